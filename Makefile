@@ -1,0 +1,50 @@
+# opampextension: build, test and maintenance targets.
+GO          ?= go
+BUILD_DIR   := _build
+TOOLS_BIN   := $(abspath $(BUILD_DIR)/bin)
+
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT         := $(TOOLS_BIN)/golangci-lint
+MDATAGEN              := $(TOOLS_BIN)/mdatagen
+
+.PHONY: all test vet fmt-check lint generate tools clean
+
+all: test
+
+## test: go vet, gofmt check, then every test with the race detector.
+test: vet fmt-check
+	$(GO) test -race -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out="$$(gofmt -l $$(git ls-files '*.go' | grep -v '^internal/tools/'))"; \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## lint: golangci-lint at a pinned version (installed into _build/bin).
+lint: $(GOLANGCI_LINT)
+	$(GOLANGCI_LINT) run ./...
+
+$(GOLANGCI_LINT):
+	GOBIN=$(TOOLS_BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+## generate: regenerate internal/metadata and the generated tests with mdatagen.
+# mdatagen names generated test packages after the directory, so it runs in a
+# copy of the module whose directory is called opampextension.
+generate: $(MDATAGEN)
+	rm -rf $(BUILD_DIR)/gen && mkdir -p $(BUILD_DIR)/gen/opampextension
+	cp go.mod go.sum metadata.yaml $(BUILD_DIR)/gen/opampextension/
+	printf 'package opampextension\n' > $(BUILD_DIR)/gen/opampextension/doc.go
+	cd $(BUILD_DIR)/gen/opampextension && $(MDATAGEN) metadata.yaml
+	cp $(BUILD_DIR)/gen/opampextension/generated_*.go .
+	rm -rf internal/metadata && cp -r $(BUILD_DIR)/gen/opampextension/internal/metadata internal/metadata
+
+# mdatagen is only installable through its own tools module (see internal/tools).
+$(MDATAGEN):
+	cd internal/tools && $(GO) build -o $(MDATAGEN) go.opentelemetry.io/collector/cmd/mdatagen
+
+tools: $(GOLANGCI_LINT) $(MDATAGEN)
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,236 @@
+package opampextension
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configtls"
+	"go.opentelemetry.io/collector/confmap"
+
+	"github.com/opampext/opampextension/internal/instanceuid"
+	"github.com/opampext/opampextension/internal/parentwatch"
+	"github.com/opampext/opampextension/internal/reload"
+	"github.com/opampext/opampextension/internal/transport"
+)
+
+// Defaults shared by the factory and the docs.
+const (
+	defaultPollingInterval   = 30 * time.Second
+	defaultPPIDPollInterval  = 5 * time.Second
+	defaultHeartbeatInterval = 30 * time.Second
+)
+
+// Config is the extension's configuration. Every key of contrib's
+// extension/opampextension is accepted with the same meaning and default;
+// keys contrib lacks are opt-in.
+type Config struct {
+	// Server selects the transport: exactly one of ws or http.
+	Server *OpAMPServer `mapstructure:"server"`
+
+	// InstanceUID is a UUID (or, for legacy configs, a 26-character ULID).
+	// Empty: the resource's service.instance.id when it is a UUID, else a
+	// new UUIDv7.
+	InstanceUID string `mapstructure:"instance_uid"`
+
+	Capabilities     Capabilities     `mapstructure:"capabilities"`
+	AgentDescription AgentDescription `mapstructure:"agent_description"`
+
+	// PPID, when set, is a process whose end (or zombie state) makes the
+	// Collector shut down: the OpAMP Supervisor sets it to its own pid.
+	PPID             int32         `mapstructure:"ppid"`
+	PPIDPollInterval time.Duration `mapstructure:"ppid_poll_interval"`
+
+	// HeartbeatInterval is used when capabilities.reports_heartbeat is
+	// true; a server's offer replaces it. Zero disables heartbeats.
+	HeartbeatInterval time.Duration `mapstructure:"heartbeat_interval"`
+
+	// EffectiveConfig holds opt-in extras of the effective config report.
+	EffectiveConfig EffectiveConfigSettings `mapstructure:"effective_config"`
+
+	// prevent unkeyed literals
+	_ struct{}
+}
+
+// OpAMPServer holds the transport settings; exactly one must be set.
+type OpAMPServer struct {
+	WS   *WSServer   `mapstructure:"ws"`
+	HTTP *HTTPServer `mapstructure:"http"`
+}
+
+// ServerSettings are the settings both transports share.
+type ServerSettings struct {
+	Endpoint string                         `mapstructure:"endpoint"`
+	TLS      configtls.ClientConfig         `mapstructure:"tls"`
+	Headers  map[string]configopaque.String `mapstructure:"headers"`
+	// Auth names an extension implementing extensionauth.HTTPClient.
+	Auth *component.ID `mapstructure:"auth"`
+	// Proxy routes the connection through an HTTP(S) or SOCKS5 proxy.
+	Proxy ProxySettings `mapstructure:"proxy"`
+	// EnableCompression turns on permessage-deflate (ws) or gzip bodies (http).
+	EnableCompression bool `mapstructure:"enable_compression"`
+}
+
+// ProxySettings configure an outbound proxy; empty URL means none.
+type ProxySettings struct {
+	URL     string                         `mapstructure:"url"`
+	Headers map[string]configopaque.String `mapstructure:"headers"`
+}
+
+// WSServer is a WebSocket connection (ws:// or wss://).
+type WSServer struct {
+	ServerSettings `mapstructure:",squash"`
+}
+
+// HTTPServer is plain HTTP polling (http:// or https://).
+type HTTPServer struct {
+	ServerSettings  `mapstructure:",squash"`
+	PollingInterval time.Duration `mapstructure:"polling_interval"`
+}
+
+// Capabilities select what the extension reports and accepts.
+type Capabilities struct {
+	ReportsEffectiveConfig     bool `mapstructure:"reports_effective_config"`
+	ReportsHealth              bool `mapstructure:"reports_health"`
+	ReportsAvailableComponents bool `mapstructure:"reports_available_components"`
+	AcceptsRestartCommand      bool `mapstructure:"accepts_restart_command"`
+	// ReportsHeartbeat advertises heartbeats, letting heartbeat_interval
+	// and the server's offered interval apply.
+	ReportsHeartbeat bool `mapstructure:"reports_heartbeat"`
+}
+
+// AgentDescription adds to what the extension detects by itself.
+type AgentDescription struct {
+	NonIdentifyingAttributes  map[string]string `mapstructure:"non_identifying_attributes"`
+	IncludeResourceAttributes bool              `mapstructure:"include_resource_attributes"`
+}
+
+// EffectiveConfigSettings are opt-in extras of the effective config report.
+type EffectiveConfigSettings struct {
+	// IncludeUnexpanded also sends the configuration as written (with
+	// ${env:X} references, secrets redacted) under the key "unexpanded".
+	IncludeUnexpanded bool `mapstructure:"include_unexpanded"`
+}
+
+var _ component.Config = (*Config)(nil)
+var _ confmap.Unmarshaler = (*Config)(nil)
+
+// Unmarshal decodes the config, keeping defaults for the transport block
+// that is actually present: a server.http block gets its own default polling
+// interval even though the factory default only holds a ws block.
+func (c *Config) Unmarshal(conf *confmap.Conf) error {
+	if conf == nil {
+		return nil
+	}
+	if conf.IsSet("server") {
+		// Replace the default transport: a config names its own.
+		c.Server = &OpAMPServer{}
+		if conf.IsSet("server::ws") {
+			c.Server.WS = &WSServer{ServerSettings: defaultServerSettings()}
+		}
+		if conf.IsSet("server::http") {
+			c.Server.HTTP = &HTTPServer{ServerSettings: defaultServerSettings(), PollingInterval: defaultPollingInterval}
+		}
+	}
+	return conf.Unmarshal(c)
+}
+
+// Validate checks the configuration; every error names its field.
+func (c *Config) Validate() error {
+	var errs []error
+	errs = append(errs, c.validateServer()...)
+	if c.InstanceUID != "" {
+		if _, err := instanceuid.Parse(c.InstanceUID); err != nil {
+			errs = append(errs, fmt.Errorf("instance_uid: %w", err))
+		}
+	}
+	if c.PPID < 0 {
+		errs = append(errs, fmt.Errorf("ppid: must not be negative, got %d", c.PPID))
+	}
+	if c.PPID > 0 && !parentwatch.Supported() {
+		errs = append(errs, fmt.Errorf("ppid: watching the parent process is not supported on this platform"))
+	}
+	if c.PPIDPollInterval <= 0 {
+		errs = append(errs, fmt.Errorf("ppid_poll_interval: must be positive, got %s", c.PPIDPollInterval))
+	}
+	if c.HeartbeatInterval < 0 {
+		errs = append(errs, fmt.Errorf("heartbeat_interval: must not be negative, got %s", c.HeartbeatInterval))
+	}
+	if c.Capabilities.AcceptsRestartCommand {
+		// The error already names the key.
+		if err := reload.Supported(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) validateServer() []error {
+	if c.Server == nil || (c.Server.WS == nil && c.Server.HTTP == nil) {
+		return []error{errors.New("server: one of server.ws or server.http must be set")}
+	}
+	if c.Server.WS != nil && c.Server.HTTP != nil {
+		return []error{errors.New("server: only one of server.ws or server.http may be set")}
+	}
+	if c.Server.WS != nil {
+		return c.Server.WS.validate("server.ws", "ws", "wss")
+	}
+	errs := c.Server.HTTP.validate("server.http", "http", "https")
+	if c.Server.HTTP.PollingInterval < 0 {
+		errs = append(errs, fmt.Errorf("server.http.polling_interval: must not be negative, got %s", c.Server.HTTP.PollingInterval))
+	}
+	return errs
+}
+
+func (s *ServerSettings) validate(path string, schemes ...string) []error {
+	var errs []error
+	if err := transport.ValidateEndpoint(s.Endpoint, schemes...); err != nil {
+		errs = append(errs, fmt.Errorf("%s.endpoint: %w", path, err))
+	} else if err := transport.ValidateEndpointTLS(s.Endpoint, s.TLS); err != nil {
+		errs = append(errs, fmt.Errorf("%s.tls: %w", path, err))
+	}
+	if err := s.TLS.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("%s.tls: %w", path, err))
+	}
+	if s.Auth != nil && s.Auth.Type().String() == "" {
+		errs = append(errs, fmt.Errorf("%s.auth: must name an authenticator extension", path))
+	}
+	if err := transport.ValidateHeaders(s.Headers); err != nil {
+		errs = append(errs, fmt.Errorf("%s.headers: %w", path, err))
+	}
+	if s.Proxy.URL != "" {
+		if err := transport.ValidateProxy(s.Endpoint, s.Proxy.URL, s.Proxy.Headers); err != nil {
+			errs = append(errs, fmt.Errorf("%s.proxy.url: %w", path, err))
+		}
+	} else if len(s.Proxy.Headers) > 0 {
+		errs = append(errs, fmt.Errorf("%s.proxy.headers: set without proxy.url", path))
+	}
+	return errs
+}
+
+// serverSettings returns the chosen transport's shared settings.
+func (c *Config) serverSettings() *ServerSettings {
+	if c.Server.WS != nil {
+		return &c.Server.WS.ServerSettings
+	}
+	return &c.Server.HTTP.ServerSettings
+}
+
+func defaultServerSettings() ServerSettings {
+	return ServerSettings{TLS: configtls.NewDefaultClientConfig()}
+}
+
+func createDefaultConfig() component.Config {
+	return &Config{
+		Server: &OpAMPServer{WS: &WSServer{ServerSettings: defaultServerSettings()}},
+		Capabilities: Capabilities{
+			ReportsEffectiveConfig:     true,
+			ReportsHealth:              true,
+			ReportsAvailableComponents: true,
+		},
+		PPIDPollInterval:  defaultPPIDPollInterval,
+		HeartbeatInterval: defaultHeartbeatInterval,
+	}
+}

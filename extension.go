@@ -1,0 +1,229 @@
+package opampextension
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/open-telemetry/opamp-go/protobufs"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/opampcustommessages"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/extension"
+	"go.opentelemetry.io/collector/extension/extensioncapabilities"
+	"go.opentelemetry.io/collector/service/hostcapabilities"
+	"go.uber.org/zap"
+
+	"github.com/opampext/opampextension/internal/agentdesc"
+	"github.com/opampext/opampextension/internal/components"
+	"github.com/opampext/opampextension/internal/custommsg"
+	"github.com/opampext/opampextension/internal/health"
+	"github.com/opampext/opampextension/internal/instanceuid"
+	"github.com/opampext/opampextension/internal/opampclient"
+	"github.com/opampext/opampextension/internal/parentwatch"
+)
+
+// opampAgent is the extension: it owns the OpAMP client and feeds it what the
+// Collector tells its extensions (status, pipelines, configuration).
+type opampAgent struct {
+	cfg       *Config
+	set       extension.Settings
+	logger    *zap.Logger
+	startTime time.Time
+
+	health   *health.Reporter // nil when reports_health is false
+	registry *custommsg.Registry
+
+	// lifeMu serialises Start and Shutdown; it is held across blocking
+	// calls, so callbacks never take it.
+	lifeMu sync.Mutex
+	parent *parentwatch.Watcher
+	// client is read by callbacks without locks.
+	client atomic.Pointer[opampclient.Client]
+	// ready is true between Ready and NotReady; a restart asked for before
+	// that waits in pendingRestart.
+	ready          atomic.Bool
+	pendingRestart atomic.Bool
+	// orphaned holds why the parent watch ended the Collector. Shutdown
+	// returns it: core exits 0 after a fatal status event, and the
+	// Supervisor (or any init system) must see a failure instead.
+	orphaned atomic.Pointer[error]
+
+	// mu guards the reported state; never held across a blocking call.
+	mu        sync.Mutex
+	uid       uuid.UUID
+	desc      *protobufs.AgentDescription
+	effective *protobufs.EffectiveConfig
+}
+
+var (
+	_ extension.Extension                          = (*opampAgent)(nil)
+	_ extensioncapabilities.Dependent              = (*opampAgent)(nil)
+	_ extensioncapabilities.ConfigSnapshotWatcher  = (*opampAgent)(nil)
+	_ extensioncapabilities.PipelineWatcher        = (*opampAgent)(nil)
+	_ componentstatus.Watcher                      = (*opampAgent)(nil)
+	_ opampcustommessages.CustomCapabilityRegistry = (*opampAgent)(nil)
+)
+
+func newOpAMPAgent(cfg *Config, set extension.Settings) (*opampAgent, error) {
+	var resID string
+	if v, ok := set.Resource.Attributes().Get("service.instance.id"); ok {
+		resID = v.AsString()
+	}
+	uid, source, err := instanceuid.Resolve(cfg.InstanceUID, resID)
+	if err != nil {
+		return nil, fmt.Errorf("instance_uid: %w", err)
+	}
+	set.Logger.Debug("Resolved the OpAMP instance uid", zap.String("instance_uid", uid.String()), zap.String("source", source))
+	a := &opampAgent{
+		cfg:       cfg,
+		set:       set,
+		logger:    set.Logger,
+		startTime: time.Now(),
+		uid:       uid,
+		registry:  custommsg.NewRegistry(set.Logger),
+	}
+	if cfg.Capabilities.ReportsHealth {
+		a.health = health.New(health.Settings{
+			Logger:    set.Logger,
+			StartTime: a.startTime,
+			Sink:      a.sendHealth,
+		})
+	}
+	return a, nil
+}
+
+// Dependencies makes the Collector start the authenticator before us.
+func (a *opampAgent) Dependencies() []component.ID {
+	if auth := a.cfg.serverSettings().Auth; auth != nil {
+		return []component.ID{*auth}
+	}
+	return nil
+}
+
+func (a *opampAgent) Start(ctx context.Context, host component.Host) error {
+	a.lifeMu.Lock()
+	defer a.lifeMu.Unlock()
+
+	st, err := buildStartSettings(ctx, a.cfg, host, a.logger)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	uid := a.uid
+	a.mu.Unlock()
+	st.InstanceUid = [16]byte(uid)
+
+	desc := agentdesc.Build(agentdesc.Input{
+		InstanceUID:               uid,
+		Resource:                  a.set.Resource.Attributes(),
+		BuildInfo:                 a.set.BuildInfo,
+		NonIdentifying:            a.cfg.AgentDescription.NonIdentifyingAttributes,
+		IncludeResourceAttributes: a.cfg.AgentDescription.IncludeResourceAttributes,
+		Host:                      agentdesc.DefaultHost(),
+	})
+	a.mu.Lock()
+	a.desc = desc
+	a.mu.Unlock()
+
+	cs := opampclient.Settings{
+		Logger:       a.logger,
+		HTTP:         a.cfg.Server.HTTP != nil,
+		Start:        st,
+		Capabilities: protobufs.AgentCapabilities_AgentCapabilities_ReportsStatus,
+		Description:  desc,
+		Handler: opampclient.Handler{
+			OnMessage:          a.onMessage,
+			OnCommand:          a.onCommand,
+			GetEffectiveConfig: a.getEffectiveConfig,
+		},
+	}
+	if a.cfg.Server.HTTP != nil {
+		cs.PollingInterval = a.cfg.Server.HTTP.PollingInterval
+	}
+	caps := &a.cfg.Capabilities
+	if caps.ReportsEffectiveConfig {
+		cs.Capabilities |= protobufs.AgentCapabilities_AgentCapabilities_ReportsEffectiveConfig
+	}
+	if a.health != nil {
+		cs.Capabilities |= protobufs.AgentCapabilities_AgentCapabilities_ReportsHealth
+		cs.Health = a.health.Current()
+	}
+	if caps.AcceptsRestartCommand {
+		cs.Capabilities |= protobufs.AgentCapabilities_AgentCapabilities_AcceptsRestartCommand
+	}
+	if caps.ReportsHeartbeat {
+		cs.Capabilities |= protobufs.AgentCapabilities_AgentCapabilities_ReportsHeartbeat
+	}
+	if caps.ReportsAvailableComponents {
+		if mi, ok := host.(hostcapabilities.ModuleInfo); ok {
+			cs.AvailableComponents = components.Build(mi.GetModuleInfos())
+			cs.Capabilities |= protobufs.AgentCapabilities_AgentCapabilities_ReportsAvailableComponents
+		} else {
+			a.logger.Warn("capabilities.reports_available_components is on but the host does not expose module info; not reporting them")
+		}
+	}
+
+	client, err := opampclient.Start(ctx, cs)
+	if err != nil {
+		return err
+	}
+	a.client.Store(client)
+	a.registry.Attach(client)
+	if a.health != nil {
+		a.health.Start()
+	}
+
+	if a.cfg.PPID != 0 {
+		w, err := parentwatch.New(int(a.cfg.PPID), a.cfg.PPIDPollInterval, a.logger, func(err error) {
+			a.logger.Error("The parent process is gone; shutting the Collector down", zap.Error(err))
+			a.orphaned.Store(&err)
+			componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(err))
+		})
+		if err != nil {
+			return errors.Join(fmt.Errorf("ppid: %w", err), a.stopLocked(ctx))
+		}
+		a.parent = w
+		w.Start()
+	}
+	return nil
+}
+
+func (a *opampAgent) Shutdown(ctx context.Context) error {
+	a.lifeMu.Lock()
+	defer a.lifeMu.Unlock()
+	return a.stopLocked(ctx)
+}
+
+// stopLocked stops everything Start started, in reverse order. It is safe on
+// a never-started extension and idempotent.
+func (a *opampAgent) stopLocked(ctx context.Context) error {
+	var errs []error
+	if a.parent != nil {
+		a.parent.Stop()
+		a.parent = nil
+	}
+	if a.health != nil {
+		errs = append(errs, a.health.Shutdown(ctx))
+	}
+	a.registry.Detach()
+	if client := a.client.Swap(nil); client != nil {
+		if err := client.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop OpAMP client: %w", err))
+		}
+	}
+	if orphaned := a.orphaned.Load(); orphaned != nil {
+		errs = append(errs, fmt.Errorf("ppid: %w", *orphaned))
+	}
+	return errors.Join(errs...)
+}
+
+// Register implements contrib's CustomCapabilityRegistry so components
+// written for contrib's opamp extension work unchanged.
+func (a *opampAgent) Register(capability string, opts ...opampcustommessages.CustomCapabilityRegisterOption) (opampcustommessages.CustomCapabilityHandler, error) {
+	return a.registry.Register(capability, opts...)
+}

@@ -1,0 +1,5 @@
+//go:build !windows
+
+package agentdesc
+
+func windowsDescription() string { return "" }

@@ -1,0 +1,77 @@
+package effectiveconfig
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/open-telemetry/opamp-go/protobufs"
+	"go.opentelemetry.io/collector/confmap"
+	"gopkg.in/yaml.v3"
+)
+
+const (
+	// EffectiveConfigKey is the config map key of the effective
+	// configuration. The OpAMP Supervisor relays only this key.
+	EffectiveConfigKey = ""
+	// UnexpandedConfigKey is the config map key of the configuration as
+	// written, with ${...} references left unexpanded.
+	UnexpandedConfigKey = "unexpanded"
+	// ContentTypeYAML is the content type of both entries.
+	ContentTypeYAML = "text/yaml"
+)
+
+var (
+	errNilEffective  = errors.New("effective configuration is nil")
+	errNilUnexpanded = errors.New("unexpanded configuration is nil but was requested")
+)
+
+// Marshal redacts tree and encodes it as YAML. Map keys are sorted, so the
+// output is the same byte for byte for equal trees, which lets callers skip
+// reporting an unchanged configuration.
+func Marshal(tree map[string]any) ([]byte, error) {
+	redacted := redactMap(tree, false)
+	if redacted == nil {
+		redacted = map[string]any{}
+	}
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(redacted); err != nil {
+		return nil, fmt.Errorf("encoding configuration as YAML: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("encoding configuration as YAML: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// Build returns the EffectiveConfig message for a configuration snapshot:
+// the redacted effective configuration under EffectiveConfigKey and, when
+// includeUnexpanded is set, the redacted unexpanded one under
+// UnexpandedConfigKey.
+func Build(effective, unexpanded *confmap.Conf, includeUnexpanded bool) (*protobufs.EffectiveConfig, error) {
+	if effective == nil {
+		return nil, errNilEffective
+	}
+	body, err := Marshal(effective.ToStringMap())
+	if err != nil {
+		return nil, fmt.Errorf("effective configuration: %w", err)
+	}
+	files := map[string]*protobufs.AgentConfigFile{
+		EffectiveConfigKey: {Body: body, ContentType: ContentTypeYAML},
+	}
+	if includeUnexpanded {
+		if unexpanded == nil {
+			return nil, errNilUnexpanded
+		}
+		raw, err := Marshal(unexpanded.ToStringMap())
+		if err != nil {
+			return nil, fmt.Errorf("unexpanded configuration: %w", err)
+		}
+		files[UnexpandedConfigKey] = &protobufs.AgentConfigFile{Body: raw, ContentType: ContentTypeYAML}
+	}
+	return &protobufs.EffectiveConfig{
+		ConfigMap: &protobufs.AgentConfigMap{ConfigMap: files},
+	}, nil
+}

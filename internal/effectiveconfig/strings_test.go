@@ -1,0 +1,57 @@
+package effectiveconfig
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestScrubString(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want string
+	}{
+		{"plain", "0.0.0.0:4317", "0.0.0.0:4317"},
+		{"query tokens", "https://h/p?api_key=k1&channel=ops&token=t1&sig=s1", "https://h/p?api_key=[REDACTED]&channel=ops&token=[REDACTED]&sig=[REDACTED]"},
+		{"query key", "https://maps.example/api?key=AIzaXYZ&q=1", "https://maps.example/api?key=[REDACTED]&q=1"},
+		{"key outside query", "key=region", "key=region"},
+		{"query token url kept", "https://h/?token_url=https://auth/t", "https://h/?token_url=https://auth/t"},
+		{"kv dsn", "host=db user=me password=hunter2 sslmode=disable", "host=db user=me password=[REDACTED] sslmode=disable"},
+		{"quoted kv", "host=db password='a b c' port=1", "host=db password='[REDACTED]' port=1"},
+		{"odbc", "Server=db;Uid=me;Pwd=hunter2;", "Server=db;Uid=me;Pwd=[REDACTED];"},
+		{"header line", "X-Api-Key: abc123", "X-Api-Key: [REDACTED]"},
+		{"header csv", "api-key=abc,tenant=t1", "api-key=[REDACTED],tenant=t1"},
+		{"env reference kept", "token=${env:TOKEN}", "token=${env:TOKEN}"},
+		{"env default redacted", "token=${env:TOKEN:-lit}", "token=[REDACTED]"},
+		{"bearer", "Bearer abc.def", "Bearer [REDACTED]"},
+		{"authorization line", "Authorization: Bearer abc", "Authorization: [REDACTED]"},
+		{"basic", "Basic dXNlcjpwYXNz", "Basic [REDACTED]"},
+		{"basic prose kept", "basic auth", "basic auth"},
+		{"scheme colon kept", "token: https://h/x", "token: [REDACTED]"},
+		{"empty", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := scrubString(tt.in)
+			assert.Equal(t, tt.want, got)
+			assert.Equal(t, got, scrubString(got), "not idempotent")
+		})
+	}
+}
+
+func TestContainsFold(t *testing.T) {
+	tests := []struct {
+		s, word string
+		want    bool
+	}{
+		{"Authorization: BEARER x", "bearer", true},
+		{"basic", "basic", true},
+		{"bas", "basic", false},
+		{"", "bearer", false},
+		{"a Bearish b", "bearer", false},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, containsFold(tt.s, tt.word), tt.s)
+	}
+}

@@ -1,0 +1,205 @@
+package health
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/open-telemetry/opamp-go/protobufs"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/extension/extensioncapabilities"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+)
+
+// Sink delivers a health tree, typically to OpAMPClient.SetHealth. It is
+// called from one goroutine at a time and must eventually return: Shutdown
+// can stop waiting for it but cannot interrupt it.
+type Sink func(*protobufs.ComponentHealth) error
+
+// Settings configures a Reporter.
+type Settings struct {
+	// Logger receives Sink failures at debug level. Nil means no logging.
+	Logger *zap.Logger
+	// StartTime is the Collector's start, reported on the root. Zero means
+	// the time New is called.
+	StartTime time.Time
+	// Sink receives every changed tree. Nil discards them.
+	Sink Sink
+}
+
+// Reporter keeps the health table and sends the tree whenever it changes.
+type Reporter struct {
+	logger    *zap.Logger
+	startTime time.Time
+	sink      Sink
+	now       func() time.Time // replaced in tests
+	wake      chan struct{}    // one slot: pending changes coalesce
+
+	mu           sync.Mutex
+	leaves       map[componentstatus.InstanceID]*leaf
+	phase        phase
+	phaseChanged time.Time
+	started      bool
+	stopped      bool
+	cancel       context.CancelFunc
+	done         chan struct{} // closed when the sender exits; nil if never started
+}
+
+var (
+	_ componentstatus.Watcher               = (*Reporter)(nil)
+	_ extensioncapabilities.PipelineWatcher = (*Reporter)(nil)
+)
+
+// New returns a Reporter that sends nothing until Start.
+func New(set Settings) *Reporter {
+	r := &Reporter{
+		logger:    set.Logger,
+		startTime: set.StartTime,
+		sink:      set.Sink,
+		now:       time.Now,
+		wake:      make(chan struct{}, 1),
+		leaves:    make(map[componentstatus.InstanceID]*leaf),
+	}
+	if r.logger == nil {
+		r.logger = zap.NewNop()
+	}
+	if r.startTime.IsZero() {
+		r.startTime = r.now()
+	}
+	if r.sink == nil {
+		r.sink = func(*protobufs.ComponentHealth) error { return nil }
+	}
+	return r
+}
+
+// ComponentStatusChanged records an event. It never blocks on the Sink and
+// does nothing when the event repeats the component's current state.
+func (r *Reporter) ComponentStatusChanged(id *componentstatus.InstanceID, ev *componentstatus.Event) {
+	if id == nil || ev == nil {
+		return
+	}
+	var errText string
+	if err := ev.Err(); err != nil {
+		errText = err.Error()
+	}
+	ts := ev.Timestamp()
+	if ts.IsZero() {
+		ts = r.now()
+	}
+	r.mu.Lock()
+	changed := !r.stopped && r.record(id, ev.Status(), errText, ts)
+	r.mu.Unlock()
+	if changed {
+		r.signal()
+	}
+}
+
+// Ready marks the pipelines as running; the root may now become healthy.
+func (r *Reporter) Ready() error {
+	r.changePhase(phaseReady)
+	return nil
+}
+
+// NotReady marks the Collector as shutting down; the root becomes unhealthy.
+func (r *Reporter) NotReady() error {
+	r.changePhase(phaseStopping)
+	return nil
+}
+
+func (r *Reporter) changePhase(p phase) {
+	r.mu.Lock()
+	changed := !r.stopped && r.setPhase(p)
+	r.mu.Unlock()
+	if changed {
+		r.signal()
+	}
+}
+
+// Current builds a fresh tree from the current state, for full resyncs.
+func (r *Reporter) Current() *protobufs.ComponentHealth {
+	r.mu.Lock()
+	s := r.snapshotLocked()
+	r.mu.Unlock()
+	return buildTree(r.startTime, s)
+}
+
+// Start launches the sending goroutine. Changes recorded before Start are
+// sent as soon as it runs. Calls after the first, or after Shutdown, do
+// nothing.
+func (r *Reporter) Start() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.started || r.stopped {
+		return
+	}
+	r.started = true
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel, r.done = cancel, make(chan struct{})
+	go r.run(ctx, r.done)
+}
+
+// Shutdown stops the sender, which first sends a pending change if any, and
+// waits for it within ctx. Events arriving afterwards are ignored. It is idempotent and safe without Start.
+func (r *Reporter) Shutdown(ctx context.Context) error {
+	r.mu.Lock()
+	r.stopped = true
+	cancel, done := r.cancel, r.done
+	r.mu.Unlock()
+	if done == nil {
+		return nil
+	}
+	cancel()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("health: sender still inside the sink at shutdown: %w", ctx.Err())
+	}
+}
+
+// signal wakes the sender without ever blocking: if a wake-up is already
+// pending, it will pick up this change too.
+func (r *Reporter) signal() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run sends the tree after each wake-up if it differs from the last tree
+// the Sink accepted. A failed send is retried at the next change. On
+// shutdown a pending change is still sent once, so that the server sees the
+// final StatusStopping.
+func (r *Reporter) run(ctx context.Context, done chan<- struct{}) {
+	defer close(done)
+	var last *protobufs.ComponentHealth
+	for {
+		select {
+		case <-r.wake:
+			last = r.send(last)
+		case <-ctx.Done():
+			select {
+			case <-r.wake:
+				r.send(last)
+			default:
+			}
+			return
+		}
+	}
+}
+
+// send calls the Sink with the current tree unless it equals last, and
+// returns the tree the Sink last accepted.
+func (r *Reporter) send(last *protobufs.ComponentHealth) *protobufs.ComponentHealth {
+	tree := r.Current()
+	if last != nil && proto.Equal(tree, last) {
+		return last
+	}
+	if err := r.sink(tree); err != nil {
+		r.logger.Debug("Failed to send component health; will retry on the next change", zap.Error(err))
+		return last
+	}
+	return tree
+}

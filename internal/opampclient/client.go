@@ -1,0 +1,190 @@
+// Package opampclient is the one place where the extension creates and drives
+// an opamp-go client: it picks the transport, adapts logging, tracks the
+// connection state and makes shutdown bounded and polite on both transports.
+package opampclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/open-telemetry/opamp-go/client"
+	"github.com/open-telemetry/opamp-go/client/types"
+	"github.com/open-telemetry/opamp-go/protobufs"
+	"go.uber.org/zap"
+)
+
+// Handler receives what the server sends. Callbacks run on opamp-go's
+// receiving goroutine and must not block for long.
+type Handler struct {
+	OnMessage          func(ctx context.Context, msg *types.MessageData)
+	OnCommand          func(ctx context.Context, cmd *protobufs.ServerToAgentCommand) error
+	GetEffectiveConfig func(ctx context.Context) (*protobufs.EffectiveConfig, error)
+}
+
+// Settings describe one client.
+type Settings struct {
+	Logger *zap.Logger
+	// HTTP selects plain-HTTP polling; otherwise WebSocket.
+	HTTP            bool
+	PollingInterval time.Duration
+	// Start carries URL, headers, TLS, proxy, compression, instance uid and
+	// heartbeat; its Callbacks are replaced by the ones built from Handler.
+	Start        types.StartSettings
+	Capabilities protobufs.AgentCapabilities
+	Description  *protobufs.AgentDescription
+	// Health is required when Capabilities include ReportsHealth, and
+	// AvailableComponents when they include ReportsAvailableComponents:
+	// opamp-go refuses to advertise what it cannot report.
+	Health              *protobufs.ComponentHealth
+	AvailableComponents *protobufs.AvailableComponents
+	Handler             Handler
+}
+
+// Client is a started OpAMP client.
+type Client struct {
+	c        client.OpAMPClient
+	logger   *zap.Logger
+	state    *connState
+	settings Settings
+
+	mu  sync.Mutex
+	uid types.InstanceUid
+}
+
+// Start creates the client, loads the initial state into it and starts
+// connecting in the background; it does not wait for the server.
+func Start(ctx context.Context, s Settings) (*Client, error) {
+	if s.Description == nil {
+		return nil, errors.New("opampclient: an agent description is required")
+	}
+	logger := zapLogger{logger: s.Logger}
+	var oc client.OpAMPClient
+	if s.HTTP {
+		hc := client.NewHTTP(logger)
+		if s.PollingInterval > 0 {
+			hc.SetPollingInterval(s.PollingInterval)
+		}
+		oc = hc
+	} else {
+		oc = client.NewWebSocket(logger)
+	}
+	c := &Client{
+		c:        oc,
+		logger:   s.Logger,
+		state:    &connState{logger: s.Logger, endpoint: s.Start.OpAMPServerURL},
+		settings: s,
+		uid:      s.Start.InstanceUid,
+	}
+	if err := oc.SetAgentDescription(s.Description); err != nil {
+		return nil, fmt.Errorf("set agent description: %w", err)
+	}
+	if s.Health != nil {
+		if err := oc.SetHealth(s.Health); err != nil {
+			return nil, fmt.Errorf("set health: %w", err)
+		}
+	}
+	if s.AvailableComponents != nil {
+		if err := oc.SetAvailableComponents(s.AvailableComponents); err != nil {
+			return nil, fmt.Errorf("set available components: %w", err)
+		}
+	}
+	caps := s.Capabilities
+	if err := oc.SetCapabilities(&caps); err != nil {
+		return nil, fmt.Errorf("set capabilities: %w", err)
+	}
+	st := s.Start
+	st.Callbacks = c.callbacks()
+	if err := oc.Start(ctx, st); err != nil {
+		return nil, fmt.Errorf("start OpAMP client: %w", err)
+	}
+	return c, nil
+}
+
+func (c *Client) callbacks() types.Callbacks {
+	h := c.settings.Handler
+	return types.Callbacks{
+		OnConnect:       func(context.Context) { c.state.onConnect() },
+		OnConnectFailed: func(_ context.Context, err error) { c.state.onConnectFailed(err) },
+		OnError: func(_ context.Context, er *protobufs.ServerErrorResponse) {
+			c.logger.Warn("The OpAMP server answered with an error",
+				zap.String("type", er.GetType().String()), zap.String("message", er.GetErrorMessage()))
+		},
+		OnMessage: func(ctx context.Context, msg *types.MessageData) {
+			if id := msg.AgentIdentification; id != nil && len(id.NewInstanceUid) == 16 {
+				c.mu.Lock()
+				c.uid = types.InstanceUid(id.NewInstanceUid)
+				c.mu.Unlock()
+			}
+			if h.OnMessage != nil {
+				h.OnMessage(ctx, msg)
+			}
+		},
+		OnCommand: func(ctx context.Context, cmd *protobufs.ServerToAgentCommand) error {
+			if h.OnCommand == nil {
+				return nil
+			}
+			return h.OnCommand(ctx, cmd)
+		},
+		GetEffectiveConfig: func(ctx context.Context) (*protobufs.EffectiveConfig, error) {
+			if h.GetEffectiveConfig == nil {
+				return nil, nil
+			}
+			return h.GetEffectiveConfig(ctx)
+		},
+	}
+}
+
+// Stop says goodbye (AgentDisconnect) and stops every goroutine of the
+// client, giving up when ctx ends.
+func (c *Client) Stop(ctx context.Context) error {
+	err := c.c.Stop(ctx)
+	if c.settings.HTTP {
+		// opamp-go's HTTP transport stops without a last message; send it
+		// ourselves so the server can forget this agent at once.
+		if derr := c.sendHTTPDisconnect(ctx); derr != nil {
+			c.logger.Debug("Could not send AgentDisconnect", zap.Error(derr))
+		}
+	}
+	return err
+}
+
+// Connected reports whether the last connection attempt or poll succeeded.
+func (c *Client) Connected() bool { return c.state.isConnected() }
+
+// InstanceUID is the current instance uid (the server may have replaced it).
+func (c *Client) InstanceUID() types.InstanceUid {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.uid
+}
+
+// SetAgentDescription replaces the description and sends it.
+func (c *Client) SetAgentDescription(d *protobufs.AgentDescription) error {
+	return c.c.SetAgentDescription(d)
+}
+
+// SetHealth sends a new health tree.
+func (c *Client) SetHealth(h *protobufs.ComponentHealth) error { return c.c.SetHealth(h) }
+
+// UpdateEffectiveConfig asks the client to fetch and send the effective config.
+func (c *Client) UpdateEffectiveConfig(ctx context.Context) error {
+	return c.c.UpdateEffectiveConfig(ctx)
+}
+
+// SetAvailableComponents replaces the available components (hash sent, map on request).
+func (c *Client) SetAvailableComponents(ac *protobufs.AvailableComponents) error {
+	return c.c.SetAvailableComponents(ac)
+}
+
+// SetCustomCapabilities replaces the advertised custom capabilities.
+func (c *Client) SetCustomCapabilities(cc *protobufs.CustomCapabilities) error {
+	return c.c.SetCustomCapabilities(cc)
+}
+
+// SendCustomMessage queues a custom message; see opamp-go for pending semantics.
+func (c *Client) SendCustomMessage(m *protobufs.CustomMessage) (chan struct{}, error) {
+	return c.c.SendCustomMessage(m)
+}

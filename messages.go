@@ -1,0 +1,90 @@
+package opampextension
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/open-telemetry/opamp-go/client/types"
+	"github.com/open-telemetry/opamp-go/protobufs"
+	"go.uber.org/zap"
+
+	"github.com/opampext/opampextension/internal/agentdesc"
+	"github.com/opampext/opampextension/internal/reload"
+)
+
+// restartDelay leaves the Collector time to finish its start-up path (its
+// SIGHUP handler is installed just after the extensions are told Ready).
+const restartDelay = 250 * time.Millisecond
+
+// onMessage handles what the server sends beyond what opamp-go handles itself.
+func (a *opampAgent) onMessage(_ context.Context, msg *types.MessageData) {
+	if id := msg.AgentIdentification; id != nil {
+		a.adoptInstanceUID(id.NewInstanceUid)
+	}
+	if msg.CustomMessage != nil {
+		a.registry.Dispatch(msg.CustomMessage)
+	}
+	if msg.RemoteConfig != nil {
+		a.logger.Debug("Ignoring a remote configuration: this agent does not accept one")
+	}
+}
+
+// adoptInstanceUID switches to a server-assigned uid and re-sends the agent
+// description so that service.instance.id matches it (contrib keeps the old).
+func (a *opampAgent) adoptInstanceUID(raw []byte) {
+	uid, err := uuid.FromBytes(raw)
+	if err != nil {
+		a.logger.Debug("Ignoring a new instance uid of the wrong length", zap.Int("bytes", len(raw)))
+		return
+	}
+	a.mu.Lock()
+	if uid == a.uid {
+		a.mu.Unlock()
+		return
+	}
+	a.uid = uid
+	a.desc = agentdesc.WithInstanceUID(a.desc, uid)
+	desc := a.desc
+	a.mu.Unlock()
+	a.logger.Info("The OpAMP server assigned a new instance uid", zap.String("instance_uid", uid.String()))
+	if client := a.client.Load(); client != nil && desc != nil {
+		if err := client.SetAgentDescription(desc); err != nil {
+			a.logger.Warn("Cannot send the updated agent description", zap.Error(err))
+		}
+	}
+}
+
+// onCommand runs a server command. Restart reloads the Collector (SIGHUP)
+// when accepts_restart_command is on; opamp-go only delivers commands the
+// agent advertised, but we check again rather than trust that.
+func (a *opampAgent) onCommand(_ context.Context, cmd *protobufs.ServerToAgentCommand) error {
+	if cmd.GetType() != protobufs.CommandType_CommandType_Restart {
+		a.logger.Debug("Ignoring an unknown command", zap.String("type", cmd.GetType().String()))
+		return nil
+	}
+	if !a.cfg.Capabilities.AcceptsRestartCommand {
+		a.logger.Debug("Ignoring a restart command: capabilities.accepts_restart_command is off")
+		return nil
+	}
+	if !a.ready.Load() {
+		// Before the Collector's SIGHUP handler exists a reload would be
+		// lost (or, without our guard, fatal): run it once ready.
+		a.logger.Info("The OpAMP server asked for a restart while the Collector is starting; restarting once it is ready")
+		a.pendingRestart.Store(true)
+		return nil
+	}
+	a.scheduleRestart()
+	return nil
+}
+
+// scheduleRestart reloads the Collector shortly, off opamp-go's goroutine
+// and after the Collector has left its start-up path.
+func (a *opampAgent) scheduleRestart() {
+	a.logger.Info("The OpAMP server asked for a restart; reloading the Collector")
+	time.AfterFunc(restartDelay, func() {
+		if err := reload.Self(); err != nil {
+			a.logger.Error("Cannot restart the Collector", zap.Error(err))
+		}
+	})
+}

@@ -1,0 +1,84 @@
+package opampextension
+
+import (
+	"context"
+	"errors"
+
+	"github.com/open-telemetry/opamp-go/protobufs"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/extension/extensioncapabilities"
+	"go.uber.org/zap"
+
+	"github.com/opampext/opampextension/internal/effectiveconfig"
+)
+
+// errNotStarted is returned by the health sink before Start and after
+// Shutdown; the health reporter keeps the change and retries it later.
+var errNotStarted = errors.New("the OpAMP client is not running")
+
+// ComponentStatusChanged is called synchronously on every component's status
+// path, start-up included: it must never block. With reports_health off it
+// does nothing at all.
+func (a *opampAgent) ComponentStatusChanged(id *componentstatus.InstanceID, ev *componentstatus.Event) {
+	if a.health != nil {
+		a.health.ComponentStatusChanged(id, ev)
+	}
+}
+
+// Ready marks the pipelines as started: the agent becomes healthy.
+func (a *opampAgent) Ready() error {
+	a.ready.Store(true)
+	if a.health != nil {
+		a.health.Ready()
+	}
+	if a.pendingRestart.Swap(false) {
+		a.scheduleRestart()
+	}
+	return nil
+}
+
+// NotReady marks the pipelines as stopping: the agent becomes unhealthy.
+func (a *opampAgent) NotReady() error {
+	a.ready.Store(false)
+	if a.health != nil {
+		a.health.NotReady()
+	}
+	return nil
+}
+
+func (a *opampAgent) sendHealth(h *protobufs.ComponentHealth) error {
+	client := a.client.Load()
+	if client == nil {
+		return errNotStarted
+	}
+	return client.SetHealth(h)
+}
+
+// NotifyConfigSnapshot keeps the redacted effective config, built once per
+// snapshot, and sends it when reporting is on. A config that cannot be
+// rendered is logged and does not fail the Collector.
+func (a *opampAgent) NotifyConfigSnapshot(ctx context.Context, snap extensioncapabilities.ConfigSnapshot) error {
+	if !a.cfg.Capabilities.ReportsEffectiveConfig {
+		return nil
+	}
+	ec, err := effectiveconfig.Build(snap.Effective(), snap.Unexpanded(), a.cfg.EffectiveConfig.IncludeUnexpanded)
+	if err != nil {
+		a.logger.Warn("Cannot render the effective configuration; the server keeps the last one", zap.Error(err))
+		return nil
+	}
+	a.mu.Lock()
+	a.effective = ec
+	a.mu.Unlock()
+	if client := a.client.Load(); client != nil {
+		if err := client.UpdateEffectiveConfig(ctx); err != nil {
+			a.logger.Debug("Cannot queue the effective configuration", zap.Error(err))
+		}
+	}
+	return nil
+}
+
+func (a *opampAgent) getEffectiveConfig(context.Context) (*protobufs.EffectiveConfig, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.effective, nil
+}
