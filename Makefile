@@ -7,7 +7,11 @@ GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT         := $(TOOLS_BIN)/golangci-lint
 MDATAGEN              := $(TOOLS_BIN)/mdatagen
 
-.PHONY: all test vet fmt-check lint generate tools clean
+.PHONY: all test vet fmt-check lint generate tools clean distro run e2e bench
+
+OCB_VERSION := v0.164.0
+OCB         := $(TOOLS_BIN)/builder
+DISTRO      := $(BUILD_DIR)/otelcol-opamp
 
 all: test
 
@@ -44,7 +48,22 @@ generate: $(MDATAGEN)
 $(MDATAGEN):
 	cd internal/tools && $(GO) build -o $(MDATAGEN) go.opentelemetry.io/collector/cmd/mdatagen
 
-tools: $(GOLANGCI_LINT) $(MDATAGEN)
+tools: $(GOLANGCI_LINT) $(MDATAGEN) $(OCB)
+
+## distro: build the otelcol-opamp Collector distro with ocb into _build/.
+distro: $(OCB)
+	OCB=$(OCB) ./scripts/distro.sh
+
+$(OCB):
+	GOBIN=$(TOOLS_BIN) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(OCB_VERSION)
+
+## run: build the distro if needed and run it against the local OpAMP dev server.
+run: distro
+	./scripts/run.sh
+
+## e2e: end-to-end tests of the distro, standalone and under the real OpAMP Supervisor.
+e2e: distro
+	OCB=$(OCB) ./e2e/run.sh
 
 clean:
 	rm -rf $(BUILD_DIR)

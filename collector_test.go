@@ -109,7 +109,8 @@ func startCollector(t *testing.T, yaml string) *collectorRun {
 	t.Cleanup(func() {
 		col.Shutdown()
 		select {
-		case <-run.done:
+		case err := <-run.done:
+			_ = err // logged by the goroutine that ran it
 		case <-time.After(waitTime):
 			t.Error("the Collector did not stop")
 		}

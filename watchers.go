@@ -29,7 +29,7 @@ func (a *opampAgent) ComponentStatusChanged(id *componentstatus.InstanceID, ev *
 func (a *opampAgent) Ready() error {
 	a.ready.Store(true)
 	if a.health != nil {
-		a.health.Ready()
+		_ = a.health.Ready() // always nil: it only flips a flag
 	}
 	if a.pendingRestart.Swap(false) {
 		a.scheduleRestart()
@@ -41,7 +41,7 @@ func (a *opampAgent) Ready() error {
 func (a *opampAgent) NotReady() error {
 	a.ready.Store(false)
 	if a.health != nil {
-		a.health.NotReady()
+		_ = a.health.NotReady() // always nil: it only flips a flag
 	}
 	return nil
 }

@@ -53,7 +53,7 @@ func Parse(s string) (uuid.UUID, error) {
 func parseUUID(s string) (uuid.UUID, error) {
 	id, err := uuid.Parse(s)
 	if err != nil {
-		return uuid.Nil, fmt.Errorf("%w %s: %s (%v)", ErrInvalid, quote(s), expectedForms, err)
+		return uuid.Nil, fmt.Errorf("%w %s: %s (%w)", ErrInvalid, quote(s), expectedForms, err)
 	}
 	return id, nil
 }

@@ -96,7 +96,7 @@ func post(t *testing.T, s *Server, header http.Header, msg *protobufs.AgentToSer
 	defer tr.CloseIdleConnections()
 	resp, err := (&http.Client{Transport: tr}).Do(req)
 	require.NoError(t, err)
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	data, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	if resp.StatusCode != http.StatusOK {

@@ -58,7 +58,7 @@ func ValidateProxy(endpoint, proxyURL string, headers map[string]configopaque.St
 	}
 	ep, err := parseEndpoint(endpoint)
 	if err != nil {
-		return nil // reported by ValidateEndpoint
+		return nil //nolint:nilerr // ValidateEndpoint reports a bad endpoint; one error per field
 	}
 	pu, err := parseURL(proxyURL, proxySchemes, "")
 	if err != nil {
