@@ -137,6 +137,7 @@ func (a *opampAgent) Start(ctx context.Context, host component.Host) error {
 		Capabilities: protobufs.AgentCapabilities_AgentCapabilities_ReportsStatus,
 		Description:  desc,
 		Handler: opampclient.Handler{
+			OnConnected:        a.onConnected,
 			OnMessage:          a.onMessage,
 			OnCommand:          a.onCommand,
 			GetEffectiveConfig: a.getEffectiveConfig,

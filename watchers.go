@@ -46,6 +46,21 @@ func (a *opampAgent) NotReady() error {
 	return nil
 }
 
+// onConnected re-queues the health on every new connection: opamp-go's
+// first message on a connection carries description, effective config and
+// capabilities but not health, and a restarted server has lost it.
+func (a *opampAgent) onConnected() {
+	if client := a.client.Load(); client != nil {
+		a.registry.Attach(client) // re-advertises the custom capabilities
+	}
+	if a.health == nil {
+		return
+	}
+	if err := a.sendHealth(a.health.Current()); err != nil && !errors.Is(err, errNotStarted) {
+		a.logger.Debug("Cannot queue the health for the new connection", zap.Error(err))
+	}
+}
+
 func (a *opampAgent) sendHealth(h *protobufs.ComponentHealth) error {
 	client := a.client.Load()
 	if client == nil {

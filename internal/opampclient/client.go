@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/open-telemetry/opamp-go/client"
@@ -19,6 +20,10 @@ import (
 // Handler receives what the server sends. Callbacks run on opamp-go's
 // receiving goroutine and must not block for long.
 type Handler struct {
+	// OnConnected runs on every new connection (not on every HTTP poll),
+	// before the connection's first message is sent: state that opamp-go
+	// leaves out of that message can be queued here.
+	OnConnected        func()
 	OnMessage          func(ctx context.Context, msg *types.MessageData)
 	OnCommand          func(ctx context.Context, cmd *protobufs.ServerToAgentCommand) error
 	GetEffectiveConfig func(ctx context.Context) (*protobufs.EffectiveConfig, error)
@@ -50,8 +55,11 @@ type Client struct {
 	state    *connState
 	settings Settings
 
-	mu  sync.Mutex
-	uid types.InstanceUid
+	connectedOnce atomic.Bool
+
+	mu        sync.Mutex
+	uid       types.InstanceUid
+	available *protobufs.AvailableComponents
 }
 
 // Start creates the client, loads the initial state into it and starts
@@ -76,7 +84,8 @@ func Start(ctx context.Context, s Settings) (*Client, error) {
 		logger:   s.Logger,
 		state:    &connState{logger: s.Logger, endpoint: s.Start.OpAMPServerURL},
 		settings: s,
-		uid:      s.Start.InstanceUid,
+		uid:       s.Start.InstanceUid,
+		available: s.AvailableComponents,
 	}
 	if err := oc.SetAgentDescription(s.Description); err != nil {
 		return nil, fmt.Errorf("set agent description: %w", err)
@@ -106,7 +115,20 @@ func Start(ctx context.Context, s Settings) (*Client, error) {
 func (c *Client) callbacks() types.Callbacks {
 	h := c.settings.Handler
 	return types.Callbacks{
-		OnConnect:       func(context.Context) { c.state.onConnect() },
+		OnConnect: func(ctx context.Context) {
+			// opamp-go calls OnConnect once per WebSocket connection but
+			// on every successful HTTP poll; for HTTP only a recovery
+			// after failures is a new connection.
+			if isNew := c.state.onConnect(); !isNew && c.settings.HTTP {
+				return
+			}
+			if c.connectedOnce.Swap(true) {
+				c.resync(ctx)
+			}
+			if h.OnConnected != nil {
+				h.OnConnected()
+			}
+		},
 		OnConnectFailed: func(_ context.Context, err error) { c.state.onConnectFailed(err) },
 		OnError: func(_ context.Context, er *protobufs.ServerErrorResponse) {
 			c.logger.Warn("The OpAMP server answered with an error",
@@ -176,6 +198,9 @@ func (c *Client) UpdateEffectiveConfig(ctx context.Context) error {
 
 // SetAvailableComponents replaces the available components (hash sent, map on request).
 func (c *Client) SetAvailableComponents(ac *protobufs.AvailableComponents) error {
+	c.mu.Lock()
+	c.available = ac
+	c.mu.Unlock()
 	return c.c.SetAvailableComponents(ac)
 }
 

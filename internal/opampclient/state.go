@@ -21,15 +21,18 @@ type connState struct {
 	failures  uint64
 }
 
-func (s *connState) onConnect() {
+// onConnect records a successful connection (or HTTP poll) and reports
+// whether it is a new one after a start or a failure.
+func (s *connState) onConnect() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.connected {
-		return
+		return false
 	}
 	s.logger.Info("Connected to the OpAMP server",
 		zap.String("endpoint", s.endpoint), zap.Uint64("failed_attempts", s.failures))
 	s.connected, s.failing, s.lastErr, s.failures = true, false, "", 0
+	return true
 }
 
 func (s *connState) onConnectFailed(err error) {
