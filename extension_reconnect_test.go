@@ -51,4 +51,3 @@ func TestReconnectResendsFullState(t *testing.T) {
 		return desc && cfg && health && caps && hash
 	})
 }
-

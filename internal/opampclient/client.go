@@ -80,10 +80,10 @@ func Start(ctx context.Context, s Settings) (*Client, error) {
 		oc = client.NewWebSocket(logger)
 	}
 	c := &Client{
-		c:        oc,
-		logger:   s.Logger,
-		state:    &connState{logger: s.Logger, endpoint: s.Start.OpAMPServerURL},
-		settings: s,
+		c:         oc,
+		logger:    s.Logger,
+		state:     &connState{logger: s.Logger, endpoint: s.Start.OpAMPServerURL},
+		settings:  s,
 		uid:       s.Start.InstanceUid,
 		available: s.AvailableComponents,
 	}
