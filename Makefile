@@ -7,7 +7,7 @@ GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT         := $(TOOLS_BIN)/golangci-lint
 MDATAGEN              := $(TOOLS_BIN)/mdatagen
 
-.PHONY: all test vet fmt-check lint generate tools clean distro run e2e bench
+.PHONY: all test vet fmt-check lint generate tools clean distro run e2e bench bench-smoke fuzz
 
 OCB_VERSION := v0.164.0
 OCB         := $(TOOLS_BIN)/builder
@@ -41,8 +41,9 @@ generate: $(MDATAGEN)
 	cp go.mod go.sum metadata.yaml $(BUILD_DIR)/gen/opampextension/
 	printf 'package opampextension\n' > $(BUILD_DIR)/gen/opampextension/doc.go
 	cd $(BUILD_DIR)/gen/opampextension && $(MDATAGEN) metadata.yaml
-	cp $(BUILD_DIR)/gen/opampextension/generated_*.go .
-	rm -rf internal/metadata && cp -r $(BUILD_DIR)/gen/opampextension/internal/metadata internal/metadata
+	cp $(BUILD_DIR)/gen/opampextension/generated_*.go $(BUILD_DIR)/gen/opampextension/documentation.md .
+	rm -rf internal/metadata internal/metadatatest
+	cp -r $(BUILD_DIR)/gen/opampextension/internal/metadata $(BUILD_DIR)/gen/opampextension/internal/metadatatest internal/
 
 # mdatagen is only installable through its own tools module (see internal/tools).
 $(MDATAGEN):
@@ -60,6 +61,24 @@ $(OCB):
 ## run: build the distro if needed and run it against the local OpAMP dev server.
 run: distro
 	./scripts/run.sh
+
+## bench: build the three distros and print/record our figures beside contrib's (BENCHMARKS.md).
+bench: distro $(OCB)
+	OCB=$(OCB) ./scripts/bench.sh
+
+## bench-smoke: every Go benchmark once, so they keep compiling and working (CI).
+bench-smoke:
+	$(GO) test -run='^$$' -bench=. -benchtime=1x ./...
+
+## fuzz: run every fuzz target for FUZZTIME each (seed corpora run in `make test`).
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f ($(FUZZTIME))"; \
+	    $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
 
 ## e2e: end-to-end tests of the distro, standalone and under the real OpAMP Supervisor.
 e2e: distro

@@ -21,6 +21,8 @@ const (
 	defaultPollingInterval   = 30 * time.Second
 	defaultPPIDPollInterval  = 5 * time.Second
 	defaultHeartbeatInterval = 30 * time.Second
+	defaultReconnectSpread   = 5 * time.Second
+	maxReconnectSpread       = 5 * time.Minute
 )
 
 // Config is the extension's configuration. Every key of contrib's
@@ -82,6 +84,10 @@ type ProxySettings struct {
 // WSServer is a WebSocket connection (ws:// or wss://).
 type WSServer struct {
 	ServerSettings `mapstructure:",squash"`
+	// ReconnectSpread delays the first reconnection after a lost connection
+	// by a random time up to this, so a fleet does not reconnect in the same
+	// second when its server restarts. Zero reconnects at once.
+	ReconnectSpread time.Duration `mapstructure:"reconnect_spread"`
 }
 
 // HTTPServer is plain HTTP polling (http:// or https://).
@@ -128,7 +134,7 @@ func (c *Config) Unmarshal(conf *confmap.Conf) error {
 		// Replace the default transport: a config names its own.
 		c.Server = &OpAMPServer{}
 		if conf.IsSet("server::ws") {
-			c.Server.WS = &WSServer{ServerSettings: defaultServerSettings()}
+			c.Server.WS = defaultWSServer()
 		}
 		if conf.IsSet("server::http") {
 			c.Server.HTTP = &HTTPServer{ServerSettings: defaultServerSettings(), PollingInterval: defaultPollingInterval}
@@ -175,7 +181,11 @@ func (c *Config) validateServer() []error {
 		return []error{errors.New("server: only one of server.ws or server.http may be set")}
 	}
 	if c.Server.WS != nil {
-		return c.Server.WS.validate("server.ws", "ws", "wss")
+		errs := c.Server.WS.validate("server.ws", "ws", "wss")
+		if s := c.Server.WS.ReconnectSpread; s < 0 || s > maxReconnectSpread {
+			errs = append(errs, fmt.Errorf("server.ws.reconnect_spread: must be between 0 and %s, got %s", maxReconnectSpread, s))
+		}
+		return errs
 	}
 	errs := c.Server.HTTP.validate("server.http", "http", "https")
 	if c.Server.HTTP.PollingInterval < 0 {
@@ -222,9 +232,13 @@ func defaultServerSettings() ServerSettings {
 	return ServerSettings{TLS: configtls.NewDefaultClientConfig()}
 }
 
+func defaultWSServer() *WSServer {
+	return &WSServer{ServerSettings: defaultServerSettings(), ReconnectSpread: defaultReconnectSpread}
+}
+
 func createDefaultConfig() component.Config {
 	return &Config{
-		Server: &OpAMPServer{WS: &WSServer{ServerSettings: defaultServerSettings()}},
+		Server: &OpAMPServer{WS: defaultWSServer()},
 		Capabilities: Capabilities{
 			ReportsEffectiveConfig:     true,
 			ReportsHealth:              true,

@@ -35,6 +35,7 @@ func TestDefaultConfig(t *testing.T) {
 	assert.False(t, cfg.Capabilities.ReportsHeartbeat)
 	assert.Equal(t, 5*time.Second, cfg.PPIDPollInterval)
 	assert.Equal(t, 30*time.Second, cfg.HeartbeatInterval)
+	assert.Equal(t, 5*time.Second, cfg.Server.WS.ReconnectSpread)
 	// The default has no endpoint: it must not validate on its own.
 	require.ErrorContains(t, cfg.Validate(), "server.ws.endpoint")
 }
@@ -46,6 +47,7 @@ func TestLoadValidConfigs(t *testing.T) {
 		require.NotNil(t, cfg.Server.WS)
 		assert.Nil(t, cfg.Server.HTTP)
 		assert.Equal(t, "ws://127.0.0.1:4320/v1/opamp", cfg.Server.WS.Endpoint)
+		assert.Equal(t, 5*time.Second, cfg.Server.WS.ReconnectSpread, "defaults survive a config that names its transport")
 		assert.True(t, cfg.Capabilities.ReportsHealth)
 	})
 	t.Run("http gets its default polling interval", func(t *testing.T) {
@@ -110,6 +112,7 @@ func TestInvalidConfigsNameTheirField(t *testing.T) {
 		{"ws_with_tls_files", "server.ws.tls"},
 		{"zero_ppid_poll", "ppid_poll_interval"},
 		{"bad_proxy", "server.ws.proxy.url"},
+		{"huge_reconnect_spread", "server.ws.reconnect_spread"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {

@@ -25,6 +25,7 @@ import (
 	"github.com/opampext/opampextension/internal/instanceuid"
 	"github.com/opampext/opampextension/internal/opampclient"
 	"github.com/opampext/opampextension/internal/parentwatch"
+	"github.com/opampext/opampextension/internal/selftelemetry"
 )
 
 // opampAgent is the extension: it owns the OpAMP client and feeds it what the
@@ -35,8 +36,9 @@ type opampAgent struct {
 	logger    *zap.Logger
 	startTime time.Time
 
-	health   *health.Reporter // nil when reports_health is false
-	registry *custommsg.Registry
+	health    *health.Reporter // nil when reports_health is false
+	registry  *custommsg.Registry
+	telemetry *selftelemetry.Telemetry
 
 	// lifeMu serialises Start and Shutdown; it is held across blocking
 	// calls, so callbacks never take it.
@@ -79,7 +81,12 @@ func newOpAMPAgent(cfg *Config, set extension.Settings) (*opampAgent, error) {
 		return nil, fmt.Errorf("instance_uid: %w", err)
 	}
 	set.Logger.Debug("Resolved the OpAMP instance uid", zap.String("instance_uid", uid.String()), zap.String("source", source))
+	tel, err := selftelemetry.New(set.TelemetrySettings)
+	if err != nil {
+		return nil, fmt.Errorf("own telemetry: %w", err)
+	}
 	a := &opampAgent{
+		telemetry: tel,
 		cfg:       cfg,
 		set:       set,
 		logger:    set.Logger,
@@ -136,6 +143,7 @@ func (a *opampAgent) Start(ctx context.Context, host component.Host) error {
 		Start:        st,
 		Capabilities: protobufs.AgentCapabilities_AgentCapabilities_ReportsStatus,
 		Description:  desc,
+		Observer:     a.telemetry,
 		Handler: opampclient.Handler{
 			OnConnected:        a.onConnected,
 			OnMessage:          a.onMessage,
@@ -145,6 +153,8 @@ func (a *opampAgent) Start(ctx context.Context, host component.Host) error {
 	}
 	if a.cfg.Server.HTTP != nil {
 		cs.PollingInterval = a.cfg.Server.HTTP.PollingInterval
+	} else {
+		cs.ReconnectSpread = a.cfg.Server.WS.ReconnectSpread
 	}
 	caps := &a.cfg.Capabilities
 	if caps.ReportsEffectiveConfig {
@@ -174,7 +184,7 @@ func (a *opampAgent) Start(ctx context.Context, host component.Host) error {
 		return err
 	}
 	a.client.Store(client)
-	a.registry.Attach(client)
+	a.registry.Attach(countingSender{Client: client, tel: a.telemetry})
 	if a.health != nil {
 		a.health.Start()
 	}
@@ -217,6 +227,7 @@ func (a *opampAgent) stopLocked(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("stop OpAMP client: %w", err))
 		}
 	}
+	a.telemetry.Shutdown()
 	if orphaned := a.orphaned.Load(); orphaned != nil {
 		errs = append(errs, fmt.Errorf("ppid: %w", *orphaned))
 	}
@@ -227,4 +238,20 @@ func (a *opampAgent) stopLocked(ctx context.Context) error {
 // written for contrib's opamp extension work unchanged.
 func (a *opampAgent) Register(capability string, opts ...opampcustommessages.CustomCapabilityRegisterOption) (opampcustommessages.CustomCapabilityHandler, error) {
 	return a.registry.Register(capability, opts...)
+}
+
+// countingSender counts the custom messages components send.
+type countingSender struct {
+	*opampclient.Client
+	tel *selftelemetry.Telemetry
+}
+
+var _ custommsg.Client = countingSender{}
+
+func (c countingSender) SendCustomMessage(m *protobufs.CustomMessage) (chan struct{}, error) {
+	ch, err := c.Client.SendCustomMessage(m)
+	if err == nil {
+		c.tel.ReportQueued(selftelemetry.ReportCustomMessage)
+	}
+	return ch, err
 }

@@ -2,8 +2,11 @@ package opampextension
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componentstatus"
 
@@ -17,7 +20,9 @@ import (
 func TestReconnectResendsFullState(t *testing.T) {
 	srv := testserver.Start(t)
 	proxy := faultproxy.Start(t, srv.Addr())
-	agent := newAgent(t, wsConfig("ws://"+proxy.Addr()+testserver.Path))
+	cfg := wsConfig("ws://" + proxy.Addr() + testserver.Path)
+	cfg.Server.WS.ReconnectSpread = 100 * time.Millisecond
+	agent := newAgent(t, cfg)
 	require.NoError(t, agent.Start(context.Background(), newTestHost()))
 	defer shutdown(t, agent)
 	require.NoError(t, agent.NotifyConfigSnapshot(context.Background(), snapshot(t, secretConfig)))
@@ -50,4 +55,30 @@ func TestReconnectResendsFullState(t *testing.T) {
 		}
 		return desc && cfg && health && caps && hash
 	})
+}
+
+// TestReconnectsAreSpread: when a server drops every connection at once,
+// the agents do not all come back in the same instant.
+func TestReconnectsAreSpread(t *testing.T) {
+	const agents = 10
+	srv := testserver.Start(t)
+	proxy := faultproxy.Start(t, srv.Addr())
+	for i := range agents {
+		cfg := wsConfig("ws://" + proxy.Addr() + testserver.Path)
+		cfg.InstanceUID = fmt.Sprintf("0192f3a5-7c4e-7b8a-9c1d-2e3f4a5b6c%02d", i)
+		cfg.Server.WS.ReconnectSpread = 2 * time.Second
+		agent := newAgent(t, cfg)
+		require.NoError(t, agent.Start(context.Background(), newTestHost()))
+		t.Cleanup(func() { shutdown(t, agent) })
+	}
+	srv.WaitFor(t, waitTime, func(s *testserver.Server) bool { return len(s.AgentUIDs()) == agents })
+	require.Len(t, proxy.Accepts(), agents)
+
+	proxy.CutAll()
+	require.Eventually(t, func() bool { return len(proxy.Accepts()) >= 2*agents }, waitTime, 10*time.Millisecond)
+	again := proxy.Accepts()[agents : 2*agents]
+	spread := again[len(again)-1].Sub(again[0])
+	t.Logf("%d reconnections spread over %s", agents, spread)
+	// Ten uniform delays over 2 s all within 0.5 s: probability below 1e-4.
+	assert.Greater(t, spread, 500*time.Millisecond)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/opampext/opampextension/internal/agentdesc"
 	"github.com/opampext/opampextension/internal/reload"
+	"github.com/opampext/opampextension/internal/selftelemetry"
 )
 
 // restartDelay leaves the Collector time to finish its start-up path (its
@@ -49,6 +50,7 @@ func (a *opampAgent) adoptInstanceUID(raw []byte) {
 	a.mu.Unlock()
 	a.logger.Info("The OpAMP server assigned a new instance uid", zap.String("instance_uid", uid.String()))
 	if client := a.client.Load(); client != nil && desc != nil {
+		a.telemetry.ReportQueued(selftelemetry.ReportAgentDescription)
 		if err := client.SetAgentDescription(desc); err != nil {
 			a.logger.Warn("Cannot send the updated agent description", zap.Error(err))
 		}

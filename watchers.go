@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/opampext/opampextension/internal/effectiveconfig"
+	"github.com/opampext/opampextension/internal/selftelemetry"
 )
 
 // errNotStarted is returned by the health sink before Start and after
@@ -51,7 +52,7 @@ func (a *opampAgent) NotReady() error {
 // capabilities but not health, and a restarted server has lost it.
 func (a *opampAgent) onConnected() {
 	if client := a.client.Load(); client != nil {
-		a.registry.Attach(client) // re-advertises the custom capabilities
+		a.registry.Attach(countingSender{Client: client, tel: a.telemetry}) // re-advertises the custom capabilities
 	}
 	if a.health == nil {
 		return
@@ -66,6 +67,7 @@ func (a *opampAgent) sendHealth(h *protobufs.ComponentHealth) error {
 	if client == nil {
 		return errNotStarted
 	}
+	a.telemetry.ReportQueued(selftelemetry.ReportHealth)
 	return client.SetHealth(h)
 }
 
@@ -85,6 +87,7 @@ func (a *opampAgent) NotifyConfigSnapshot(ctx context.Context, snap extensioncap
 	a.effective = ec
 	a.mu.Unlock()
 	if client := a.client.Load(); client != nil {
+		a.telemetry.ReportQueued(selftelemetry.ReportEffectiveConfig)
 		if err := client.UpdateEffectiveConfig(ctx); err != nil {
 			a.logger.Debug("Cannot queue the effective configuration", zap.Error(err))
 		}

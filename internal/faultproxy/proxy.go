@@ -8,6 +8,7 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Proxy forwards connections from its own address to a target address.
@@ -15,10 +16,11 @@ type Proxy struct {
 	ln     net.Listener
 	target string
 
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
-	cuts  int
-	wg    sync.WaitGroup
+	mu      sync.Mutex
+	conns   map[net.Conn]struct{}
+	cuts    int
+	accepts []time.Time
+	wg      sync.WaitGroup
 }
 
 // Start listens on 127.0.0.1 and forwards to target until the test ends.
@@ -58,6 +60,13 @@ func (p *Proxy) Cuts() int {
 	return p.cuts
 }
 
+// Accepts returns when each connection was accepted, in order.
+func (p *Proxy) Accepts() []time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]time.Time(nil), p.accepts...)
+}
+
 func (p *Proxy) accept() {
 	defer p.wg.Done()
 	for {
@@ -65,6 +74,9 @@ func (p *Proxy) accept() {
 		if err != nil {
 			return
 		}
+		p.mu.Lock()
+		p.accepts = append(p.accepts, time.Now())
+		p.mu.Unlock()
 		out, err := net.Dial("tcp", p.target)
 		if err != nil {
 			_ = in.Close()

@@ -46,6 +46,12 @@ type Settings struct {
 	Health              *protobufs.ComponentHealth
 	AvailableComponents *protobufs.AvailableComponents
 	Handler             Handler
+	// Observer receives connection events (own telemetry); may be nil.
+	Observer Observer
+	// ReconnectSpread delays the first WebSocket reconnection attempt after
+	// a lost connection by a random time up to this, so that a fleet does
+	// not come back in the same second when its server restarts.
+	ReconnectSpread time.Duration
 }
 
 // Client is a started OpAMP client.
@@ -56,6 +62,11 @@ type Client struct {
 	settings Settings
 
 	connectedOnce atomic.Bool
+	// reconnecting is set on each connection: the next dial is a
+	// reconnection, to be spread.
+	reconnecting atomic.Bool
+	stopping     chan struct{}
+	stopOnce     sync.Once
 
 	mu        sync.Mutex
 	uid       types.InstanceUid
@@ -79,11 +90,15 @@ func Start(ctx context.Context, s Settings) (*Client, error) {
 	} else {
 		oc = client.NewWebSocket(logger)
 	}
+	if s.Observer == nil {
+		s.Observer = nopObserver{}
+	}
 	c := &Client{
 		c:         oc,
 		logger:    s.Logger,
-		state:     &connState{logger: s.Logger, endpoint: s.Start.OpAMPServerURL},
+		state:     &connState{logger: s.Logger, endpoint: s.Start.OpAMPServerURL, observer: s.Observer, httpPolling: s.HTTP},
 		settings:  s,
+		stopping:  make(chan struct{}),
 		uid:       s.Start.InstanceUid,
 		available: s.AvailableComponents,
 	}
@@ -106,6 +121,9 @@ func Start(ctx context.Context, s Settings) (*Client, error) {
 	}
 	st := s.Start
 	st.Callbacks = c.callbacks()
+	if !s.HTTP && s.ReconnectSpread > 0 {
+		st.HeaderFunc = c.spreadReconnects(st.HeaderFunc)
+	}
 	if err := oc.Start(ctx, st); err != nil {
 		return nil, fmt.Errorf("start OpAMP client: %w", err)
 	}
@@ -119,9 +137,10 @@ func (c *Client) callbacks() types.Callbacks {
 			// opamp-go calls OnConnect once per WebSocket connection but
 			// on every successful HTTP poll; for HTTP only a recovery
 			// after failures is a new connection.
-			if isNew := c.state.onConnect(); !isNew && c.settings.HTTP {
+			if !c.state.onConnect() {
 				return
 			}
+			c.reconnecting.Store(true)
 			if c.connectedOnce.Swap(true) {
 				c.resync(ctx)
 			}
@@ -135,6 +154,7 @@ func (c *Client) callbacks() types.Callbacks {
 				zap.String("type", er.GetType().String()), zap.String("message", er.GetErrorMessage()))
 		},
 		OnMessage: func(ctx context.Context, msg *types.MessageData) {
+			c.settings.Observer.MessageReceived()
 			if id := msg.AgentIdentification; id != nil && len(id.NewInstanceUid) == 16 {
 				c.mu.Lock()
 				c.uid = types.InstanceUid(id.NewInstanceUid)
@@ -162,6 +182,7 @@ func (c *Client) callbacks() types.Callbacks {
 // Stop says goodbye (AgentDisconnect) and stops every goroutine of the
 // client, giving up when ctx ends.
 func (c *Client) Stop(ctx context.Context) error {
+	c.stopOnce.Do(func() { close(c.stopping) })
 	err := c.c.Stop(ctx)
 	if c.settings.HTTP {
 		// opamp-go's HTTP transport stops without a last message; send it

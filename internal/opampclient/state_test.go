@@ -16,30 +16,48 @@ func TestConnStateLogsOnlyChanges(t *testing.T) {
 	type step struct {
 		connect bool
 		err     string
+		again   bool // the same error value again, as opamp-go's ws transport does
 	}
 	tests := []struct {
 		name          string
+		http          bool
 		steps         []step
 		warns, infos  int
 		debugs        int
 		wantConnected bool
+		want          countingObserver
 	}{
-		{"down from the start", []step{{err: "refused"}, {err: "refused"}, {err: "refused"}}, 1, 0, 0, false},
-		{"error text changes while down", []step{{err: "refused"}, {err: "timeout"}, {err: "timeout"}}, 1, 0, 1, false},
-		{"up, down, up", []step{{connect: true}, {err: "reset"}, {err: "reset"}, {connect: true}}, 1, 2, 0, true},
-		{"repeated connects (http polls)", []step{{connect: true}, {connect: true}, {connect: true}}, 0, 1, 0, true},
+		{"down from the start", false, []step{{err: "refused"}, {err: "refused"}, {err: "refused"}}, 1, 0, 0, false,
+			countingObserver{failed: 3}},
+		{"each failure reported twice counts once", false, []step{{err: "refused"}, {again: true}, {err: "refused"}, {again: true}}, 1, 0, 0, false,
+			countingObserver{failed: 2}},
+		{"error text changes while down", false, []step{{err: "refused"}, {err: "timeout"}, {err: "timeout"}}, 1, 0, 1, false,
+			countingObserver{failed: 3}},
+		{"up, down, up", false, []step{{connect: true}, {err: "reset"}, {err: "reset"}, {connect: true}}, 1, 2, 0, true,
+			countingObserver{connected: 2, disconnected: 1, failed: 2}},
+		{"ws connection dropped and redialled at once", false, []step{{connect: true}, {connect: true}}, 0, 1, 1, true,
+			countingObserver{connected: 2, disconnected: 1}},
+		{"repeated http polls are one connection", true, []step{{connect: true}, {connect: true}, {connect: true}}, 0, 1, 0, true,
+			countingObserver{connected: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			core, logs := observer.New(zapcore.DebugLevel)
-			s := &connState{logger: zap.New(core), endpoint: "ws://127.0.0.1:1/v1/opamp"}
+			obs := &countingObserver{}
+			s := &connState{logger: zap.New(core), endpoint: "ws://127.0.0.1:1/v1/opamp", observer: obs, httpPolling: tt.http}
+			var last error
 			for _, st := range tt.steps {
-				if st.connect {
+				switch {
+				case st.connect:
 					s.onConnect()
-				} else {
-					s.onConnectFailed(errors.New(st.err))
+				case st.again:
+					s.onConnectFailed(last)
+				default:
+					last = errors.New(st.err)
+					s.onConnectFailed(last)
 				}
 			}
+			assert.Equal(t, tt.want, *obs)
 			assert.Equal(t, tt.warns, logs.FilterLevelExact(zapcore.WarnLevel).Len())
 			assert.Equal(t, tt.infos, logs.FilterLevelExact(zapcore.InfoLevel).Len())
 			assert.Equal(t, tt.debugs, logs.FilterLevelExact(zapcore.DebugLevel).Len())
@@ -59,3 +77,10 @@ func TestOpAMPGoErrorsAreDebug(t *testing.T) {
 	assert.Equal(t, 2, logs.FilterLevelExact(zapcore.DebugLevel).Len())
 	assert.Equal(t, "Connection failed (refused), will retry.", logs.All()[0].ContextMap()["detail"])
 }
+
+type countingObserver struct{ connected, disconnected, failed, received int }
+
+func (c *countingObserver) Connected()       { c.connected++ }
+func (c *countingObserver) Disconnected()    { c.disconnected++ }
+func (c *countingObserver) ConnectFailed()   { c.failed++ }
+func (c *countingObserver) MessageReceived() { c.received++ }

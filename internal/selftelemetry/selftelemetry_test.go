@@ -1,0 +1,44 @@
+package selftelemetry
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+
+	"github.com/opampext/opampextension/internal/metadatatest"
+)
+
+func TestMetrics(t *testing.T) {
+	tt := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })
+	tel, err := New(metadatatest.NewSettings(tt).TelemetrySettings)
+	require.NoError(t, err)
+	defer tel.Shutdown()
+
+	tel.ConnectFailed()
+	tel.ConnectFailed()
+	metadatatest.AssertEqualOpampConnected(t, tt, []metricdata.DataPoint[int64]{{Value: 0}}, metricdatatest.IgnoreTimestamp())
+	tel.Connected()
+	tel.MessageReceived()
+	tel.ReportQueued(ReportHealth)
+	tel.ReportQueued(ReportHealth)
+	tel.ReportQueued(ReportEffectiveConfig)
+
+	metadatatest.AssertEqualOpampConnected(t, tt, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualOpampConnectFailures(t, tt, []metricdata.DataPoint[int64]{{Value: 2}}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualOpampConnects(t, tt, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualOpampMessagesReceived(t, tt, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualOpampReportsQueued(t, tt, []metricdata.DataPoint[int64]{
+		{Value: 1, Attributes: attribute.NewSet(attribute.String("kind", ReportEffectiveConfig))},
+		{Value: 2, Attributes: attribute.NewSet(attribute.String("kind", ReportHealth))},
+	}, metricdatatest.IgnoreTimestamp())
+
+	tel.Disconnected()
+	metadatatest.AssertEqualOpampConnected(t, tt, []metricdata.DataPoint[int64]{{Value: 0}}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualOpampDisconnects(t, tt, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
+}
