@@ -25,6 +25,7 @@ import (
 	"github.com/opampext/opampextension/internal/instanceuid"
 	"github.com/opampext/opampextension/internal/opampclient"
 	"github.com/opampext/opampextension/internal/parentwatch"
+	"github.com/opampext/opampextension/internal/persist"
 	"github.com/opampext/opampextension/internal/selftelemetry"
 )
 
@@ -39,6 +40,7 @@ type opampAgent struct {
 	health    *health.Reporter // nil when reports_health is false
 	registry  *custommsg.Registry
 	telemetry *selftelemetry.Telemetry
+	keeper    instanceuid.Keeper
 
 	// lifeMu serialises Start and Shutdown; it is held across blocking
 	// calls, so callbacks never take it.
@@ -76,9 +78,17 @@ func newOpAMPAgent(cfg *Config, set extension.Settings) (*opampAgent, error) {
 	if v, ok := set.Resource.Attributes().Get("service.instance.id"); ok {
 		resID = v.AsString()
 	}
-	uid, source, err := instanceuid.Resolve(cfg.InstanceUID, resID)
-	if err != nil {
-		return nil, fmt.Errorf("instance_uid: %w", err)
+	keeper := instanceuid.NewKeeper(persist.Process(), set.ID.String(), cfg.InstanceUID)
+	uid, known := keeper.Load()
+	source := "kept from before the last reload"
+	if !known {
+		var err error
+		if uid, source, err = instanceuid.Resolve(cfg.InstanceUID, resID); err != nil {
+			return nil, fmt.Errorf("instance_uid: %w", err)
+		}
+		if err := keeper.Save(uid); err != nil {
+			set.Logger.Debug("Cannot remember the instance uid", zap.Error(err))
+		}
 	}
 	set.Logger.Debug("Resolved the OpAMP instance uid", zap.String("instance_uid", uid.String()), zap.String("source", source))
 	tel, err := selftelemetry.New(set.TelemetrySettings)
@@ -92,6 +102,7 @@ func newOpAMPAgent(cfg *Config, set extension.Settings) (*opampAgent, error) {
 		logger:    set.Logger,
 		startTime: time.Now(),
 		uid:       uid,
+		keeper:    keeper,
 		registry:  custommsg.NewRegistry(set.Logger),
 	}
 	if cfg.Capabilities.ReportsHealth {
@@ -184,6 +195,16 @@ func (a *opampAgent) Start(ctx context.Context, host component.Host) error {
 		return err
 	}
 	a.client.Store(client)
+	// The server may have assigned a new uid before the client was stored,
+	// when adoptInstanceUID could not send the description yet.
+	a.mu.Lock()
+	assigned, latest := a.uid != uid, a.desc
+	a.mu.Unlock()
+	if assigned {
+		if err := client.SetAgentDescription(latest); err != nil {
+			a.logger.Warn("Cannot send the updated agent description", zap.Error(err))
+		}
+	}
 	a.registry.Attach(countingSender{Client: client, tel: a.telemetry})
 	if a.health != nil {
 		a.health.Start()

@@ -14,8 +14,10 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/collector/pipeline"
 
+	"github.com/opampext/opampextension/internal/metadata"
 	"github.com/opampext/opampextension/internal/testserver"
 )
 
@@ -242,4 +244,30 @@ func TestUnexpandedConfigOptIn(t *testing.T) {
 	for _, s := range secrets {
 		assert.False(t, strings.Contains(raw, s), "secret %q in the unexpanded config", s)
 	}
+}
+
+// TestReloadKeepsInstanceUID: a reload builds a new extension and core draws
+// a new resource service.instance.id; the agent keeps its identity, the one
+// the server assigned included.
+func TestReloadKeepsInstanceUID(t *testing.T) {
+	set := extensiontest.NewNopSettings(metadata.Type)
+	set.ID = component.MustNewIDWithName("opamp", "reload")
+	set.Resource.Attributes().PutStr("service.instance.id", uuid.NewString())
+	first := newAgentWithSettings(t, wsConfig("ws://127.0.0.1:1/v1/opamp"), set)
+
+	set2 := extensiontest.NewNopSettings(metadata.Type)
+	set2.ID = set.ID
+	set2.Resource.Attributes().PutStr("service.instance.id", uuid.NewString())
+	second := newAgentWithSettings(t, wsConfig("ws://127.0.0.1:1/v1/opamp"), set2)
+	assert.Equal(t, first.uid, second.uid)
+
+	assigned := uuid.Must(uuid.NewV7())
+	second.adoptInstanceUID(assigned[:])
+	third := newAgentWithSettings(t, wsConfig("ws://127.0.0.1:1/v1/opamp"), set2)
+	assert.Equal(t, assigned, third.uid)
+
+	cfg := wsConfig("ws://127.0.0.1:1/v1/opamp")
+	cfg.InstanceUID = "0192f3a5-7c4e-7b8a-9c1d-2e3f4a5b6c7d"
+	fourth := newAgentWithSettings(t, cfg, set2)
+	assert.Equal(t, cfg.InstanceUID, fourth.uid.String(), "a newly configured instance_uid wins")
 }

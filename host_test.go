@@ -2,8 +2,10 @@ package opampextension
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,12 +108,22 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
+// agentSeq gives every test agent its own component id, so that the
+// process-wide uid keeper does not carry one test's uid into another.
+var agentSeq atomic.Int64
+
 // newAgent creates the extension from a config through the factory, as the
 // Collector does.
 func newAgent(t *testing.T, cfg *Config) *opampAgent {
 	t.Helper()
-	require.NoError(t, cfg.Validate())
 	set := extensiontest.NewNopSettings(metadata.Type)
+	set.ID = component.MustNewIDWithName(metadata.Type.String(), fmt.Sprintf("test%d", agentSeq.Add(1)))
+	return newAgentWithSettings(t, cfg, set)
+}
+
+func newAgentWithSettings(t *testing.T, cfg *Config, set extension.Settings) *opampAgent {
+	t.Helper()
+	require.NoError(t, cfg.Validate())
 	set.Resource.Attributes().PutStr("service.name", "otelcol-test")
 	set.Resource.Attributes().PutStr("service.version", "1.2.3")
 	ext, err := NewFactory().Create(context.Background(), set, cfg)

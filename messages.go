@@ -46,6 +46,9 @@ func (a *opampAgent) adoptInstanceUID(raw []byte) {
 	}
 	a.uid = uid
 	a.desc = agentdesc.WithInstanceUID(a.desc, uid)
+	if err := a.keeper.Save(uid); err != nil {
+		a.logger.Debug("Cannot remember the new instance uid", zap.Error(err))
+	}
 	desc := a.desc
 	a.mu.Unlock()
 	a.logger.Info("The OpAMP server assigned a new instance uid", zap.String("instance_uid", uid.String()))

@@ -61,6 +61,12 @@ var metaPrefixes = setOf(
 // a path or URL (key_file, token_endpoint), a count (max_tokens) or
 // similar metadata. "key" alone is ambiguous and is not secret.
 func IsSecretKey(key string) bool {
+	// "type/name" is a component or pipeline id (otlphttp/secret,
+	// traces/token): a name, not a field holding a secret. Hiding it would
+	// hide the whole component's configuration.
+	if strings.Contains(key, "/") {
+		return false
+	}
 	words := splitWords(key)
 	if len(words) == 0 {
 		return false

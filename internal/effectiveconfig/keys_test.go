@@ -13,6 +13,8 @@ func TestIsSecretKey(t *testing.T) {
 	}{
 		// Passwords.
 		{"password", true},
+		{"otlphttp/secret", false},
+		{"traces/token", false},
 		{"Password", true},
 		{"passwd", true},
 		{"pwd", true},
