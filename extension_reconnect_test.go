@@ -3,9 +3,12 @@ package opampextension
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/open-telemetry/opamp-go/protobufs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componentstatus"
@@ -81,4 +84,42 @@ func TestReconnectsAreSpread(t *testing.T) {
 	t.Logf("%d reconnections spread over %s", agents, spread)
 	// Ten uniform delays over 2 s all within 0.5 s: probability below 1e-4.
 	assert.Greater(t, spread, 500*time.Millisecond)
+}
+
+// TestRetryAfterIsHonoured: an UNAVAILABLE error response with retry_after
+// holds the next poll (opamp-go alone polls again at once).
+func TestRetryAfterIsHonoured(t *testing.T) {
+	const retryAfter = 1500 * time.Millisecond
+	var mu sync.Mutex
+	var polls []time.Time
+	var srv *testserver.Server
+	srv = testserver.Start(t,
+		testserver.WithOnConnecting(func(*http.Request) (bool, int) {
+			mu.Lock()
+			polls = append(polls, time.Now())
+			mu.Unlock()
+			return true, 0
+		}),
+		testserver.WithResponder(func(uid string, msg *protobufs.AgentToServer) *protobufs.ServerToAgent {
+			reply := srv.DefaultReply(uid, msg)
+			if msg.GetSequenceNum() == 0 {
+				reply.ErrorResponse = &protobufs.ServerErrorResponse{
+					Type:    protobufs.ServerErrorResponseType_ServerErrorResponseType_Unavailable,
+					Details: &protobufs.ServerErrorResponse_RetryInfo{RetryInfo: &protobufs.RetryInfo{RetryAfterNanoseconds: uint64(retryAfter)}},
+				}
+			}
+			return reply
+		}))
+	agent := newAgent(t, httpConfig(srv.HTTPURL()))
+	require.NoError(t, agent.Start(context.Background(), newTestHost()))
+	defer shutdown(t, agent)
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(polls) >= 3
+	}, waitTime, 10*time.Millisecond)
+	mu.Lock()
+	gap := polls[1].Sub(polls[0])
+	mu.Unlock()
+	assert.GreaterOrEqual(t, gap, retryAfter-100*time.Millisecond, "polled again %s after retry_after %s", gap, retryAfter)
 }

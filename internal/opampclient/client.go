@@ -66,7 +66,9 @@ type Client struct {
 	// reconnection, to be spread.
 	reconnecting atomic.Bool
 	stopping     chan struct{}
-	stopOnce     sync.Once
+	// holdUntil (unix nanoseconds) holds dials and requests: retry_after.
+	holdUntil atomic.Int64
+	stopOnce  sync.Once
 
 	mu        sync.Mutex
 	uid       types.InstanceUid
@@ -121,9 +123,7 @@ func Start(ctx context.Context, s Settings) (*Client, error) {
 	}
 	st := s.Start
 	st.Callbacks = c.callbacks()
-	if !s.HTTP && s.ReconnectSpread > 0 {
-		st.HeaderFunc = c.spreadReconnects(st.HeaderFunc)
-	}
+	st.HeaderFunc = c.gateDials(st.HeaderFunc)
 	if err := oc.Start(ctx, st); err != nil {
 		return nil, fmt.Errorf("start OpAMP client: %w", err)
 	}
@@ -149,10 +149,7 @@ func (c *Client) callbacks() types.Callbacks {
 			}
 		},
 		OnConnectFailed: func(_ context.Context, err error) { c.state.onConnectFailed(err) },
-		OnError: func(_ context.Context, er *protobufs.ServerErrorResponse) {
-			c.logger.Warn("The OpAMP server answered with an error",
-				zap.String("type", er.GetType().String()), zap.String("message", er.GetErrorMessage()))
-		},
+		OnError:         func(_ context.Context, er *protobufs.ServerErrorResponse) { c.onServerError(er) },
 		OnMessage: func(ctx context.Context, msg *types.MessageData) {
 			c.settings.Observer.MessageReceived()
 			if id := msg.AgentIdentification; id != nil && len(id.NewInstanceUid) == 16 {

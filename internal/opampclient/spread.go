@@ -4,17 +4,33 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"time"
+
+	"github.com/open-telemetry/opamp-go/protobufs"
+	"go.uber.org/zap"
 )
 
-// spreadReconnects wraps the header function, which opamp-go's WebSocket
-// transport calls right before each dial: the first dial after a lost
-// connection first waits a random time up to ReconnectSpread. opamp-go
-// itself retries at once, so every agent of a restarted server would
-// reconnect in the same instant. The wait ends early when the client stops.
-func (c *Client) spreadReconnects(next func(http.Header) http.Header) func(http.Header) http.Header {
+// maxRetryAfter bounds how long a server's retry_after may hold the agent.
+const maxRetryAfter = time.Hour
+
+// gateDials wraps the header function, which opamp-go calls right before
+// each WebSocket dial and each HTTP request, to hold that dial or request:
+//   - after a lost WebSocket connection, the first redial waits a random time
+//     up to ReconnectSpread (opamp-go redials at once, so every agent of a
+//     restarted server would come back in the same instant);
+//   - after an UNAVAILABLE error response with retry_after (which opamp-go
+//     ignores), nothing is sent before that time.
+//
+// The wait ends early when the client stops.
+func (c *Client) gateDials(next func(http.Header) http.Header) func(http.Header) http.Header {
 	return func(h http.Header) http.Header {
-		if c.reconnecting.Swap(false) {
-			wait := rand.N(c.settings.ReconnectSpread) //nolint:gosec // jitter, not security
+		var wait time.Duration
+		if !c.settings.HTTP && c.settings.ReconnectSpread > 0 && c.reconnecting.Swap(false) {
+			wait = rand.N(c.settings.ReconnectSpread) //nolint:gosec // jitter, not security
+		}
+		if hold := time.Until(time.Unix(0, c.holdUntil.Load())); hold > wait {
+			wait = hold
+		}
+		if wait > 0 {
 			t := time.NewTimer(wait)
 			select {
 			case <-t.C:
@@ -27,4 +43,18 @@ func (c *Client) spreadReconnects(next func(http.Header) http.Header) func(http.
 		}
 		return h
 	}
+}
+
+// onServerError logs an error response and honours UNAVAILABLE's retry_after.
+func (c *Client) onServerError(er *protobufs.ServerErrorResponse) {
+	retry := time.Duration(er.GetRetryInfo().GetRetryAfterNanoseconds())
+	if er.GetType() == protobufs.ServerErrorResponseType_ServerErrorResponseType_Unavailable && retry > 0 {
+		retry = min(retry, maxRetryAfter)
+		c.holdUntil.Store(time.Now().Add(retry).UnixNano())
+		c.logger.Info("The OpAMP server is unavailable; holding off as it asked",
+			zap.Duration("retry_after", retry), zap.String("message", er.GetErrorMessage()))
+		return
+	}
+	c.logger.Warn("The OpAMP server answered with an error",
+		zap.String("type", er.GetType().String()), zap.String("message", er.GetErrorMessage()))
 }
