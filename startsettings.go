@@ -33,7 +33,7 @@ func buildStartSettings(ctx context.Context, cfg *Config, host component.Host, l
 	}
 	st.TLSConfig = tlsCfg
 	if tlsCfg != nil && transport.SkipsVerify(s.TLS) {
-		logger.Warn("TLS certificate verification of the OpAMP server is disabled (insecure_skip_verify)", zap.String("endpoint", s.Endpoint))
+		logger.Warn("TLS certificate verification of the OpAMP server is disabled (insecure_skip_verify)", zap.String("endpoint", transport.Redacted(s.Endpoint)))
 	}
 	if s.Proxy.URL != "" {
 		st.ProxyURL = s.Proxy.URL

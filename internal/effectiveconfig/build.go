@@ -50,11 +50,29 @@ func Marshal(tree map[string]any) ([]byte, error) {
 // the redacted effective configuration under EffectiveConfigKey and, when
 // includeUnexpanded is set, the redacted unexpanded one under
 // UnexpandedConfigKey.
+//
+// unexpanded is also the source of the effective values: a value expanded
+// from a secret-named reference (${env:WEBHOOK_SECRET}, ${file:/run/secrets/
+// api_token}) is redacted whatever its key and text, the whole string when
+// the reference is embedded in a longer one. When unexpanded is nil only
+// the key- and text-based rules of Redact apply to the effective
+// configuration, so pass it even when it is not reported.
 func Build(effective, unexpanded *confmap.Conf, includeUnexpanded bool) (*protobufs.EffectiveConfig, error) {
 	if effective == nil {
 		return nil, errNilEffective
 	}
-	body, err := Marshal(effective.ToStringMap())
+	if includeUnexpanded && unexpanded == nil {
+		return nil, errNilUnexpanded
+	}
+	tree := effective.ToStringMap()
+	var source map[string]any
+	if unexpanded != nil {
+		// redactMapBySource copies what it changes, so source can be
+		// reported afterwards.
+		source = unexpanded.ToStringMap()
+		tree, _ = redactMapBySource(tree, source)
+	}
+	body, err := Marshal(tree)
 	if err != nil {
 		return nil, fmt.Errorf("effective configuration: %w", err)
 	}
@@ -62,10 +80,7 @@ func Build(effective, unexpanded *confmap.Conf, includeUnexpanded bool) (*protob
 		EffectiveConfigKey: {Body: body, ContentType: ContentTypeYAML},
 	}
 	if includeUnexpanded {
-		if unexpanded == nil {
-			return nil, errNilUnexpanded
-		}
-		raw, err := Marshal(unexpanded.ToStringMap())
+		raw, err := Marshal(source)
 		if err != nil {
 			return nil, fmt.Errorf("unexpanded configuration: %w", err)
 		}

@@ -83,3 +83,57 @@ func FuzzRedact(f *testing.F) {
 		}
 	})
 }
+
+// FuzzBuild walks two arbitrary trees together, as Build does with the
+// effective and unexpanded configurations, and checks that it never
+// panics, never mutates its input, and that a secret expanded from a
+// secret-named reference under a neutral key never survives.
+func FuzzBuild(f *testing.F) {
+	seeds := []struct{ eff, src, secret string }{
+		{"a: 1", "a: ${env:X}", "hunter2"},
+		{"l: [x, {value: v}]", "l: [x, {value: '${env:API_TOKEN}'}]", "tok-123"},
+		{"m: {a: [1, 2]}", "m: [${env:SECRET}]", "Bearer abc"},
+		{"headers: [{name: X, value: v}]", "headers: {X: '${file:/run/secrets/x}'}", ""},
+		{"v: a", "v: '$${env:TOKEN} ${env:${env:P}_KEY}'", "${env:A}"},
+	}
+	for _, s := range seeds {
+		f.Add(s.eff, s.src, s.secret)
+	}
+	f.Fuzz(func(t *testing.T, effDoc, srcDoc, secret string) {
+		eff, src := fuzzTree(effDoc), fuzzTree(srcDoc)
+		eff["planted"] = map[string]any{"value": secret, "list": []any{"x", secret}}
+		src["planted"] = map[string]any{"value": "${env:FUZZ_TOKEN}", "list": []any{"x", "pre-${FUZZ_SECRET}-post"}}
+		before := Redact(eff)
+
+		// Swapped and self-paired trees: shapes and references anywhere.
+		redactMapBySource(src, eff)
+		redactMapBySource(eff, eff)
+		out, changed := redactMapBySource(eff, src)
+		if !changed {
+			t.Fatal("planted references not seen")
+		}
+		if !reflect.DeepEqual(before, Redact(eff)) {
+			t.Fatal("input mutated")
+		}
+		if _, err := Marshal(out); err != nil {
+			t.Fatalf("Marshal: %v", err)
+		}
+		want := redactString(secret, true)
+		planted := Redact(out).(map[string]any)["planted"].(map[string]any)
+		if got := planted["value"]; got != want {
+			t.Fatalf("exact: secret %q survived as %#v", secret, got)
+		}
+		if got := planted["list"].([]any)[1]; got != want {
+			t.Fatalf("embedded: secret %q survived as %#v", secret, got)
+		}
+	})
+}
+
+// fuzzTree parses doc as a YAML mapping, or returns an empty one.
+func fuzzTree(doc string) map[string]any {
+	var tree map[string]any
+	if err := yaml.Unmarshal([]byte(doc), &tree); err != nil || tree == nil {
+		return map[string]any{}
+	}
+	return tree
+}

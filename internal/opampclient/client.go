@@ -15,6 +15,8 @@ import (
 	"github.com/open-telemetry/opamp-go/client/types"
 	"github.com/open-telemetry/opamp-go/protobufs"
 	"go.uber.org/zap"
+
+	"github.com/opampext/opampextension/internal/transport"
 )
 
 // Handler receives what the server sends. Callbacks run on opamp-go's
@@ -81,7 +83,11 @@ func Start(ctx context.Context, s Settings) (*Client, error) {
 	if s.Description == nil {
 		return nil, errors.New("opampclient: an agent description is required")
 	}
-	logger := zapLogger{logger: s.Logger}
+	if s.Observer == nil {
+		s.Observer = nopObserver{}
+	}
+	state := &connState{logger: s.Logger, endpoint: transport.Redacted(s.Start.OpAMPServerURL), observer: s.Observer, httpPolling: s.HTTP}
+	logger := zapLogger{logger: s.Logger, onError: state.noteDetail}
 	var oc client.OpAMPClient
 	if s.HTTP {
 		hc := client.NewHTTP(logger)
@@ -92,13 +98,10 @@ func Start(ctx context.Context, s Settings) (*Client, error) {
 	} else {
 		oc = client.NewWebSocket(logger)
 	}
-	if s.Observer == nil {
-		s.Observer = nopObserver{}
-	}
 	c := &Client{
 		c:         oc,
 		logger:    s.Logger,
-		state:     &connState{logger: s.Logger, endpoint: s.Start.OpAMPServerURL, observer: s.Observer, httpPolling: s.HTTP},
+		state:     state,
 		settings:  s,
 		stopping:  make(chan struct{}),
 		uid:       s.Start.InstanceUid,
@@ -141,7 +144,10 @@ func (c *Client) callbacks() types.Callbacks {
 				return
 			}
 			c.reconnecting.Store(true)
-			if c.connectedOnce.Swap(true) {
+			// opamp-go's full first message goes out once: on WebSocket on
+			// the first connection, on HTTP in the first request, which a
+			// server may have refused (and opamp-go then drops it).
+			if c.connectedOnce.Swap(true) || (c.settings.HTTP && c.state.hasFailed()) {
 				c.resync(ctx)
 			}
 			if h.OnConnected != nil {
@@ -181,6 +187,7 @@ func (c *Client) callbacks() types.Callbacks {
 func (c *Client) Stop(ctx context.Context) error {
 	c.stopOnce.Do(func() { close(c.stopping) })
 	err := c.c.Stop(ctx)
+	c.state.flush()
 	if c.settings.HTTP {
 		// opamp-go's HTTP transport stops without a last message; send it
 		// ourselves so the server can forget this agent at once.

@@ -14,6 +14,9 @@ import (
 // and goes to debug.
 type zapLogger struct {
 	logger *zap.Logger
+	// onError receives opamp-go's error lines: the only place where it
+	// says which HTTP status a server refused a connection with.
+	onError func(detail string)
 }
 
 var _ types.Logger = zapLogger{}
@@ -25,7 +28,11 @@ func (l zapLogger) Debugf(_ context.Context, format string, v ...any) {
 }
 
 func (l zapLogger) Errorf(_ context.Context, format string, v ...any) {
+	detail := fmt.Sprintf(format, v...)
+	if l.onError != nil {
+		l.onError(detail)
+	}
 	if ce := l.logger.Check(zap.DebugLevel, "opamp-go error"); ce != nil {
-		ce.Write(zap.String("detail", fmt.Sprintf(format, v...)))
+		ce.Write(zap.String("detail", detail))
 	}
 }

@@ -23,6 +23,7 @@ const maxRetryAfter = time.Hour
 // The wait ends early when the client stops.
 func (c *Client) gateDials(next func(http.Header) http.Header) func(http.Header) http.Header {
 	return func(h http.Header) http.Header {
+		c.state.beforeAttempt()
 		var wait time.Duration
 		if !c.settings.HTTP && c.settings.ReconnectSpread > 0 && c.reconnecting.Swap(false) {
 			wait = rand.N(c.settings.ReconnectSpread) //nolint:gosec // jitter, not security

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -57,6 +58,7 @@ func TestConnStateLogsOnlyChanges(t *testing.T) {
 					s.onConnectFailed(last)
 				}
 			}
+			s.flush() // as Stop does
 			assert.Equal(t, tt.want, *obs)
 			assert.Equal(t, tt.warns, logs.FilterLevelExact(zapcore.WarnLevel).Len())
 			assert.Equal(t, tt.infos, logs.FilterLevelExact(zapcore.InfoLevel).Len())
@@ -84,3 +86,38 @@ func (c *countingObserver) Connected()       { c.connected++ }
 func (c *countingObserver) Disconnected()    { c.disconnected++ }
 func (c *countingObserver) ConnectFailed()   { c.failed++ }
 func (c *countingObserver) MessageReceived() { c.received++ }
+
+// TestConnStateWarningCarriesDetail: the one warning says why, with the
+// status opamp-go logs after its first callback (WebSocket) or only in a
+// log line for a refused HTTP poll.
+func TestConnStateWarningCarriesDetail(t *testing.T) {
+	t.Run("ws refused with a status", func(t *testing.T) {
+		core, logs := observer.New(zapcore.DebugLevel)
+		s := &connState{logger: zap.New(core), observer: &countingObserver{}}
+		s.beforeAttempt()
+		err := errors.New("websocket: bad handshake")
+		s.onConnectFailed(err)
+		assert.Zero(t, logs.FilterLevelExact(zapcore.WarnLevel).Len(), "waits for the detail")
+		s.noteDetail("Server responded with status=401 Unauthorized")
+		s.onConnectFailed(err) // opamp-go's second report of the same attempt
+		warns := logs.FilterLevelExact(zapcore.WarnLevel).All()
+		require.Len(t, warns, 1)
+		assert.Contains(t, warns[0].ContextMap()["detail"], "401")
+	})
+	t.Run("http poll refused silently", func(t *testing.T) {
+		core, logs := observer.New(zapcore.DebugLevel)
+		obs := &countingObserver{}
+		s := &connState{logger: zap.New(core), observer: obs, httpPolling: true}
+		s.beforeAttempt()
+		assert.True(t, s.onConnect())
+		s.beforeAttempt()
+		s.noteDetail("invalid response from server: 403")
+		s.beforeAttempt() // the previous request ended with no callback
+		warns := logs.FilterLevelExact(zapcore.WarnLevel).All()
+		require.Len(t, warns, 1)
+		assert.Contains(t, warns[0].ContextMap()["detail"], "403")
+		assert.False(t, s.isConnected())
+		assert.Equal(t, 1, obs.failed)
+		assert.True(t, s.onConnect(), "the next success is a new connection, so the state is resent")
+	})
+}

@@ -25,6 +25,7 @@ var (
 	errInvalidURL        = errors.New("not a valid URL")
 	errUnsupportedScheme = errors.New("unsupported scheme")
 	errMissingHost       = errors.New("missing host")
+	errUserinfoWS        = errors.New("credentials in a WebSocket URL are not sent (the WebSocket dialer refuses them)")
 )
 
 var allSchemes = []string{SchemeWS, SchemeWSS, SchemeHTTP, SchemeHTTPS}
@@ -36,8 +37,23 @@ func ValidateEndpoint(endpoint string, allowedSchemes ...string) error {
 	if len(allowedSchemes) == 0 {
 		allowedSchemes = allSchemes
 	}
-	_, err := parseURL(endpoint, allowedSchemes, "ws://127.0.0.1:4320/v1/opamp")
-	return err
+	u, err := parseURL(endpoint, allowedSchemes, "ws://127.0.0.1:4320/v1/opamp")
+	if err != nil {
+		return err
+	}
+	if u.User != nil && isWebSocket(u.Scheme) {
+		return fmt.Errorf("%w in %q: use headers or auth", errUserinfoWS, u.Redacted())
+	}
+	return nil
+}
+
+// Redacted returns the endpoint fit for a log line: userinfo hidden.
+func Redacted(endpoint string) string {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }
 
 // parseEndpoint parses an endpoint already accepted by ValidateEndpoint.

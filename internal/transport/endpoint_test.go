@@ -36,6 +36,8 @@ func TestValidateEndpoint(t *testing.T) {
 		{name: "tcp by default", endpoint: "tcp://127.0.0.1:4320", wantErr: errUnsupportedScheme},
 		{name: "no host", endpoint: "ws:///v1/opamp", allowed: ws, wantErr: errMissingHost},
 		{name: "port only", endpoint: "ws://:4320/v1/opamp", allowed: ws, wantErr: errMissingHost},
+		{name: "userinfo on ws", endpoint: "ws://user:pw@127.0.0.1:4320/v1/opamp", allowed: ws, wantErr: errUserinfoWS},
+		{name: "userinfo on http (basic auth)", endpoint: "http://user:pw@127.0.0.1:4320/v1/opamp", allowed: httpOnly},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,4 +55,10 @@ func TestValidateEndpointRedactsPassword(t *testing.T) {
 	err := ValidateEndpoint("ftp://user:hunter2@127.0.0.1/", SchemeWS)
 	require.ErrorIs(t, err, errUnsupportedScheme)
 	assert.NotContains(t, err.Error(), "hunter2")
+}
+
+func TestRedacted(t *testing.T) {
+	assert.Equal(t, "http://user:xxxxx@host/v1/opamp", Redacted("http://user:hunter2@host/v1/opamp"))
+	assert.Equal(t, "ws://host/v1/opamp", Redacted("ws://host/v1/opamp"))
+	assert.Equal(t, "(unparsable URL)", Redacted("ws://host:port/"))
 }

@@ -1,0 +1,60 @@
+// Command opampdev is a local OpAMP server for trying the otelcol-opamp
+// distro: it prints what each agent reports and serves a read-only status
+// page. It keeps everything in memory and is not a fleet manager.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/opampext/opampextension/cmd/opampdev/internal/devserver"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "opampdev:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var cfg devserver.Config
+	flag.StringVar(&cfg.OpAMPAddr, "listen", "0.0.0.0:4320", "OpAMP listen address (WebSocket and HTTP)")
+	flag.StringVar(&cfg.OpAMPPath, "path", "/v1/opamp", "OpAMP URL path")
+	flag.StringVar(&cfg.UIAddr, "http", "127.0.0.1:4321", "status page listen address")
+	flag.DurationVar(&cfg.StaleAfter, "stale-after", 90*time.Second, "mark HTTP agents offline after this long without a poll")
+	flag.Parse()
+	cfg.Out = os.Stdout
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	srv := devserver.New(cfg)
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	fmt.Printf("opampdev: OpAMP on ws://%s%s (HTTP polling too), page on http://%s/\n",
+		reachable(srv.OpAMPAddr()), cfg.OpAMPPath, reachable(srv.UIAddr()))
+
+	<-ctx.Done()
+	stop() // a second Ctrl-C now kills the process the default way
+	fmt.Println("opampdev: shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}
+
+// reachable turns a wildcard listen address into one a local client can dial.
+func reachable(a net.Addr) string {
+	if t, ok := a.(*net.TCPAddr); ok && t.IP.IsUnspecified() {
+		return net.JoinHostPort("localhost", strconv.Itoa(t.Port))
+	}
+	return a.String()
+}
