@@ -113,6 +113,8 @@ func TestInvalidConfigsNameTheirField(t *testing.T) {
 		{"zero_ppid_poll", "ppid_poll_interval"},
 		{"bad_proxy", "server.ws.proxy.url"},
 		{"huge_reconnect_spread", "server.ws.reconnect_spread"},
+		{"empty_auth", "server.ws.auth"},
+		{"userinfo_on_ws", "server.ws.endpoint"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {
