@@ -22,6 +22,7 @@ const (
 	defaultPPIDPollInterval  = 5 * time.Second
 	defaultHeartbeatInterval = 30 * time.Second
 	defaultReconnectSpread   = 5 * time.Second
+	defaultMaxMessageSize    = 4 << 20
 	maxReconnectSpread       = 5 * time.Minute
 )
 
@@ -51,6 +52,10 @@ type Config struct {
 
 	// EffectiveConfig holds opt-in extras of the effective config report.
 	EffectiveConfig EffectiveConfigSettings `mapstructure:"effective_config"`
+
+	// CustomMessages bounds the custom messages components exchange with
+	// the server.
+	CustomMessages CustomMessagesSettings `mapstructure:"custom_messages"`
 
 	// prevent unkeyed literals
 	_ struct{}
@@ -120,6 +125,14 @@ type EffectiveConfigSettings struct {
 	IncludeUnexpanded bool `mapstructure:"include_unexpanded"`
 }
 
+// CustomMessagesSettings bound custom messages.
+type CustomMessagesSettings struct {
+	// MaxMessageSize refuses custom message data over this many bytes, in
+	// both directions, with a clear error (to a component) or log (from the
+	// server).
+	MaxMessageSize int `mapstructure:"max_message_size"`
+}
+
 var _ component.Config = (*Config)(nil)
 var _ confmap.Unmarshaler = (*Config)(nil)
 
@@ -160,6 +173,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PPIDPollInterval <= 0 {
 		errs = append(errs, fmt.Errorf("ppid_poll_interval: must be positive, got %s", c.PPIDPollInterval))
+	}
+	if c.CustomMessages.MaxMessageSize <= 0 {
+		errs = append(errs, fmt.Errorf("custom_messages.max_message_size: must be positive, got %d", c.CustomMessages.MaxMessageSize))
 	}
 	if c.HeartbeatInterval < 0 {
 		errs = append(errs, fmt.Errorf("heartbeat_interval: must not be negative, got %s", c.HeartbeatInterval))
@@ -246,5 +262,6 @@ func createDefaultConfig() component.Config {
 		},
 		PPIDPollInterval:  defaultPPIDPollInterval,
 		HeartbeatInterval: defaultHeartbeatInterval,
+		CustomMessages:    CustomMessagesSettings{MaxMessageSize: defaultMaxMessageSize},
 	}
 }

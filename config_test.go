@@ -36,6 +36,7 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Equal(t, 5*time.Second, cfg.PPIDPollInterval)
 	assert.Equal(t, 30*time.Second, cfg.HeartbeatInterval)
 	assert.Equal(t, 5*time.Second, cfg.Server.WS.ReconnectSpread)
+	assert.Equal(t, 4<<20, cfg.CustomMessages.MaxMessageSize)
 	// The default has no endpoint: it must not validate on its own.
 	require.ErrorContains(t, cfg.Validate(), "server.ws.endpoint")
 }
@@ -89,6 +90,7 @@ func TestLoadValidConfigs(t *testing.T) {
 		assert.Equal(t, int32(77), cfg.PPID)
 		assert.Equal(t, 2*time.Second, cfg.PPIDPollInterval)
 		assert.True(t, cfg.EffectiveConfig.IncludeUnexpanded)
+		assert.Equal(t, 65536, cfg.CustomMessages.MaxMessageSize)
 	})
 	t.Run("ulid", func(t *testing.T) {
 		_, err := loadConfig(t, "config.yaml", "opamp/ulid")
@@ -115,6 +117,7 @@ func TestInvalidConfigsNameTheirField(t *testing.T) {
 		{"huge_reconnect_spread", "server.ws.reconnect_spread"},
 		{"empty_auth", "server.ws.auth"},
 		{"userinfo_on_ws", "server.ws.endpoint"},
+		{"zero_custom_message_size", "custom_messages.max_message_size"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {

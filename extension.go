@@ -103,7 +103,7 @@ func newOpAMPAgent(cfg *Config, set extension.Settings) (*opampAgent, error) {
 		startTime: time.Now(),
 		uid:       uid,
 		keeper:    keeper,
-		registry:  custommsg.NewRegistry(set.Logger),
+		registry:  custommsg.NewRegistry(set.Logger, custommsg.WithMaxMessageSize(cfg.CustomMessages.MaxMessageSize)),
 	}
 	if cfg.Capabilities.ReportsHealth {
 		a.health = health.New(health.Settings{

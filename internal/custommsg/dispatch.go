@@ -15,6 +15,17 @@ func (r *Registry) Dispatch(msg *protobufs.CustomMessage) {
 	if msg == nil {
 		return
 	}
+	if r.maxSize > 0 && len(msg.GetData()) > r.maxSize {
+		level := zap.DebugLevel
+		if !r.warnedTooLarge.Swap(true) {
+			level = zap.WarnLevel
+		}
+		r.logger.Log(level, "Dropping a custom message from the server larger than the limit (later ones are logged at debug level)",
+			zap.String("capability", msg.GetCapability()), zap.String("type", msg.GetType()),
+			zap.Int("bytes", len(msg.GetData())), zap.Int("limit", r.maxSize))
+		r.dropped.Add(1)
+		return
+	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	handlers := r.handlers[msg.GetCapability()]

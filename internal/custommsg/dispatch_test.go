@@ -113,3 +113,31 @@ func TestUnregisterRacesDispatch(t *testing.T) {
 	}
 	assert.Empty(t, r.Capabilities())
 }
+
+// TestMessageSizeLimit: oversized messages are refused both ways, with one
+// warning for the server's and a sentinel error for a component's.
+func TestMessageSizeLimit(t *testing.T) {
+	core, logs := observer.New(zapcore.DebugLevel)
+	r := NewRegistry(zap.New(core), WithMaxMessageSize(8))
+	r.Attach(&fakeClient{})
+	h, err := r.Register("io.test")
+	require.NoError(t, err)
+
+	_, err = h.SendMessage("big", make([]byte, 9))
+	require.ErrorIs(t, err, ErrMessageTooLarge)
+	_, err = h.SendMessage("small", make([]byte, 8))
+	require.NoError(t, err)
+
+	for range 3 {
+		r.Dispatch(&protobufs.CustomMessage{Capability: "io.test", Type: "big", Data: make([]byte, 9)})
+	}
+	r.Dispatch(&protobufs.CustomMessage{Capability: "io.test", Type: "small", Data: make([]byte, 8)})
+	select {
+	case m := <-h.Message():
+		assert.Equal(t, "small", m.GetType())
+	default:
+		t.Fatal("the message within the limit was not delivered")
+	}
+	assert.Equal(t, uint64(3), r.Dropped())
+	assert.Equal(t, 1, logs.FilterLevelExact(zapcore.WarnLevel).Len())
+}

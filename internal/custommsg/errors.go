@@ -15,4 +15,7 @@ var (
 	// ErrInvalidQueueSize is returned by Register when MaxQueuedMessages is
 	// not positive: a zero-sized queue would drop every message.
 	ErrInvalidQueueSize = errors.New("MaxQueuedMessages must be positive")
+	// ErrMessageTooLarge is returned by SendMessage for data over the
+	// registry's size limit.
+	ErrMessageTooLarge = errors.New("custom message is larger than the limit")
 )

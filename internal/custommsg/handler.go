@@ -32,6 +32,9 @@ func (h *Handler) Message() <-chan *protobufs.CustomMessage {
 // channel that closes once that message is sent, and both are passed
 // through so the caller can wait and retry.
 func (h *Handler) SendMessage(messageType string, message []byte) (chan struct{}, error) {
+	if limit := h.registry.maxSize; limit > 0 && len(message) > limit {
+		return nil, fmt.Errorf("custom capability %q: %w: %d bytes, limit %d", h.capability, ErrMessageTooLarge, len(message), limit)
+	}
 	c, err := h.registry.clientFor(h)
 	if err != nil {
 		return nil, fmt.Errorf("custom capability %q: %w", h.capability, err)

@@ -48,17 +48,36 @@ type Registry struct {
 	handlers map[string][]*Handler // capability -> handlers, in registration order
 
 	dropped atomic.Uint64
+
+	// maxSize bounds the data of a custom message either way; 0: no limit.
+	maxSize int
+	// warnedTooLarge: the first oversized message from the server is a
+	// warning, the rest debug lines (a hostile server must not flood logs).
+	warnedTooLarge atomic.Bool
+}
+
+// Option configures a Registry.
+type Option func(*Registry)
+
+// WithMaxMessageSize refuses custom messages whose data exceeds n bytes,
+// in both directions; n <= 0 means no limit.
+func WithMaxMessageSize(n int) Option {
+	return func(r *Registry) { r.maxSize = n }
 }
 
 // NewRegistry returns an empty registry with no client attached.
-func NewRegistry(logger *zap.Logger) *Registry {
+func NewRegistry(logger *zap.Logger, opts ...Option) *Registry {
 	if logger == nil {
 		logger = zap.NewNop()
 	}
-	return &Registry{
+	r := &Registry{
 		logger:   logger,
 		handlers: make(map[string][]*Handler),
 	}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
 }
 
 // Attach makes c the client used to advertise capabilities and send
