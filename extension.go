@@ -57,6 +57,13 @@ type opampAgent struct {
 	// Supervisor (or any init system) must see a failure instead.
 	orphaned atomic.Pointer[error]
 
+	// firstSnapshot is closed by the first NotifyConfigSnapshot; stopping
+	// by Shutdown. Both are closed once, through their sync.Once.
+	firstSnapshot     chan struct{}
+	firstSnapshotOnce sync.Once
+	stopping          chan struct{}
+	stoppingOnce      sync.Once
+
 	// mu guards the reported state; never held across a blocking call.
 	mu        sync.Mutex
 	uid       uuid.UUID
@@ -104,6 +111,9 @@ func newOpAMPAgent(cfg *Config, set extension.Settings) (*opampAgent, error) {
 		uid:       uid,
 		keeper:    keeper,
 		registry:  custommsg.NewRegistry(set.Logger, custommsg.WithMaxMessageSize(cfg.CustomMessages.MaxMessageSize)),
+
+		firstSnapshot: make(chan struct{}),
+		stopping:      make(chan struct{}),
 	}
 	if cfg.Capabilities.ReportsHealth {
 		a.health = health.New(health.Settings{
@@ -234,6 +244,7 @@ func (a *opampAgent) Shutdown(ctx context.Context) error {
 // stopLocked stops everything Start started, in reverse order. It is safe on
 // a never-started extension and idempotent.
 func (a *opampAgent) stopLocked(ctx context.Context) error {
+	a.stoppingOnce.Do(func() { close(a.stopping) })
 	var errs []error
 	if a.parent != nil {
 		a.parent.Stop()

@@ -3,6 +3,7 @@ package opampextension
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/open-telemetry/opamp-go/protobufs"
 	"go.opentelemetry.io/collector/component/componentstatus"
@@ -54,11 +55,8 @@ func (a *opampAgent) onConnected() {
 	if client := a.client.Load(); client != nil {
 		a.registry.Attach(countingSender{Client: client, tel: a.telemetry}) // re-advertises the custom capabilities
 	}
-	if a.health == nil {
-		return
-	}
-	if err := a.sendHealth(a.health.Current()); err != nil && !errors.Is(err, errNotStarted) {
-		a.logger.Debug("Cannot queue the health for the new connection", zap.Error(err))
+	if a.health != nil {
+		a.health.Resend()
 	}
 }
 
@@ -86,6 +84,7 @@ func (a *opampAgent) NotifyConfigSnapshot(ctx context.Context, snap extensioncap
 	a.mu.Lock()
 	a.effective = ec
 	a.mu.Unlock()
+	a.firstSnapshotOnce.Do(func() { close(a.firstSnapshot) })
 	if client := a.client.Load(); client != nil {
 		a.telemetry.ReportQueued(selftelemetry.ReportEffectiveConfig)
 		if err := client.UpdateEffectiveConfig(ctx); err != nil {
@@ -95,7 +94,28 @@ func (a *opampAgent) NotifyConfigSnapshot(ctx context.Context, snap extensioncap
 	return nil
 }
 
-func (a *opampAgent) getEffectiveConfig(context.Context) (*protobufs.EffectiveConfig, error) {
+// firstSnapshotWait bounds how long the first WebSocket message waits for
+// the Collector's first config snapshot, which follows the extensions'
+// Start by milliseconds unless another extension starts slowly.
+const firstSnapshotWait = time.Second
+
+// getEffectiveConfig is opamp-go's callback. On WebSocket, opamp-go builds
+// its first message on the connection goroutine and overwrites the config
+// queued meanwhile with what this returned: so until the first snapshot
+// arrives it waits for it (bounded), which also puts the config into the
+// first message instead of a second one. Over HTTP the first message is
+// built inside Start, before any snapshot can exist: no wait there.
+func (a *opampAgent) getEffectiveConfig(ctx context.Context) (*protobufs.EffectiveConfig, error) {
+	if a.cfg.Server.WS != nil && a.cfg.Capabilities.ReportsEffectiveConfig {
+		t := time.NewTimer(firstSnapshotWait)
+		select {
+		case <-a.firstSnapshot:
+		case <-t.C:
+		case <-ctx.Done():
+		case <-a.stopping:
+		}
+		t.Stop()
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.effective, nil

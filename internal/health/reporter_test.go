@@ -295,3 +295,36 @@ func TestZeroTimestampUsesClock(t *testing.T) {
 	assert.Equal(t, "StatusNone", leaf.Status)
 	assert.False(t, leaf.Healthy)
 }
+
+// TestResendSendsUnchangedTreeInOrder: Resend pushes the current tree again
+// through the single sender, so it never overtakes a newer tree.
+func TestResendSendsUnchangedTreeInOrder(t *testing.T) {
+	var mu sync.Mutex
+	var sent []*protobufs.ComponentHealth
+	r := New(Settings{Sink: func(h *protobufs.ComponentHealth) error {
+		mu.Lock()
+		defer mu.Unlock()
+		sent = append(sent, h)
+		return nil
+	}})
+	r.Start()
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+	count := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(sent)
+	}
+	require.NoError(t, r.Ready())
+	require.Eventually(t, func() bool { return count() == 1 }, time.Second, time.Millisecond)
+
+	r.Resend()
+	require.Eventually(t, func() bool { return count() == 2 }, time.Second, time.Millisecond)
+	mu.Lock()
+	assert.True(t, proto.Equal(sent[0], sent[1]), "a resend carries the same tree")
+	mu.Unlock()
+
+	// Without Resend an unchanged tree is not sent again.
+	r.signal()
+	time.Sleep(50 * time.Millisecond)
+	assert.Equal(t, 2, count())
+}
