@@ -26,7 +26,7 @@ first_newer_input() {
 		echo "$MANIFEST"
 		return
 	fi
-	find . \( -path ./_build -o -path ./.git -o -path ./cmd -o -path ./e2e -o -path ./internal/tools \) -prune \
+	find . \( -path ./_build -o -path ./.git -o -path ./cmd -o -path ./e2e -o -path ./bench -o -path ./reliability -o -path ./internal/tools \) -prune \
 		-o \( -name '*.go' ! -name '*_test.go' -o -name go.mod -o -name go.sum \) -newer "$BIN" -print |
 		head -n 1
 }
