@@ -67,7 +67,6 @@ type opampAgent struct {
 	// mu guards the reported state; never held across a blocking call.
 	mu        sync.Mutex
 	uid       uuid.UUID
-	desc      *protobufs.AgentDescription
 	effective *protobufs.EffectiveConfig
 }
 
@@ -154,9 +153,6 @@ func (a *opampAgent) Start(ctx context.Context, host component.Host) error {
 		IncludeResourceAttributes: a.cfg.AgentDescription.IncludeResourceAttributes,
 		Host:                      agentdesc.DefaultHost(),
 	})
-	a.mu.Lock()
-	a.desc = desc
-	a.mu.Unlock()
 
 	cs := opampclient.Settings{
 		Logger:       a.logger,
@@ -193,7 +189,7 @@ func (a *opampAgent) Start(ctx context.Context, host component.Host) error {
 	}
 	if caps.ReportsAvailableComponents {
 		if mi, ok := host.(hostcapabilities.ModuleInfo); ok {
-			cs.AvailableComponents = components.Build(mi.GetModuleInfos())
+			cs.AvailableComponents = func() *protobufs.AvailableComponents { return components.Build(mi.GetModuleInfos()) }
 			cs.Capabilities |= protobufs.AgentCapabilities_AgentCapabilities_ReportsAvailableComponents
 		} else {
 			a.logger.Warn("capabilities.reports_available_components is on but the host does not expose module info; not reporting them")
@@ -208,12 +204,10 @@ func (a *opampAgent) Start(ctx context.Context, host component.Host) error {
 	// The server may have assigned a new uid before the client was stored,
 	// when adoptInstanceUID could not send the description yet.
 	a.mu.Lock()
-	assigned, latest := a.uid != uid, a.desc
+	latest := a.uid
 	a.mu.Unlock()
-	if assigned {
-		if err := client.SetAgentDescription(latest); err != nil {
-			a.logger.Warn("Cannot send the updated agent description", zap.Error(err))
-		}
+	if latest != uid {
+		a.sendDescription(client, latest)
 	}
 	a.registry.Attach(countingSender{Client: client, tel: a.telemetry})
 	if a.health != nil {

@@ -101,9 +101,7 @@ func FuzzServerMessage(f *testing.F) {
 		}
 		require.Equal(t, want, after, "instance uid")
 		require.NotEqual(t, uuid.Nil, after)
-		agent.mu.Lock()
-		descUID := attr(agent.desc.GetIdentifyingAttributes(), "service.instance.id")
-		agent.mu.Unlock()
+		descUID := attr(agent.client.Load().AgentDescription().GetIdentifyingAttributes(), "service.instance.id")
 		require.Equal(t, after.String(), descUID, "the description must follow the instance uid")
 		require.LessOrEqual(t, len(handler.Message()), fuzzQueue)
 		select {

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/opampext/opampextension/internal/agentdesc"
+	"github.com/opampext/opampextension/internal/opampclient"
 	"github.com/opampext/opampextension/internal/reload"
 	"github.com/opampext/opampextension/internal/selftelemetry"
 )
@@ -45,18 +46,23 @@ func (a *opampAgent) adoptInstanceUID(raw []byte) {
 		return
 	}
 	a.uid = uid
-	a.desc = agentdesc.WithInstanceUID(a.desc, uid)
 	if err := a.keeper.Save(uid); err != nil {
 		a.logger.Debug("Cannot remember the new instance uid", zap.Error(err))
 	}
-	desc := a.desc
 	a.mu.Unlock()
 	a.logger.Info("The OpAMP server assigned a new instance uid", zap.String("instance_uid", uid.String()))
-	if client := a.client.Load(); client != nil && desc != nil {
-		a.telemetry.ReportQueued(selftelemetry.ReportAgentDescription)
-		if err := client.SetAgentDescription(desc); err != nil {
-			a.logger.Warn("Cannot send the updated agent description", zap.Error(err))
-		}
+	if client := a.client.Load(); client != nil {
+		a.sendDescription(client, uid)
+	}
+}
+
+// sendDescription re-sends the client's description with service.instance.id
+// set to uid. The description lives only in the client (opamp-go keeps a
+// copy): a fleet of instances in one process must not pay for two.
+func (a *opampAgent) sendDescription(client *opampclient.Client, uid uuid.UUID) {
+	a.telemetry.ReportQueued(selftelemetry.ReportAgentDescription)
+	if err := client.SetAgentDescription(agentdesc.WithInstanceUID(client.AgentDescription(), uid)); err != nil {
+		a.logger.Warn("Cannot send the updated agent description", zap.Error(err))
 	}
 }
 

@@ -45,13 +45,15 @@ type Settings struct {
 	// Health is required when Capabilities include ReportsHealth, and
 	// AvailableComponents when they include ReportsAvailableComponents:
 	// opamp-go refuses to advertise what it cannot report.
-	Health              *protobufs.ComponentHealth
-	AvailableComponents *protobufs.AvailableComponents
+	Health *protobufs.ComponentHealth
+	// It is a function: the client keeps no copy (opamp-go keeps its own)
+	// and builds it again for a resync after a reconnection.
+	AvailableComponents func() *protobufs.AvailableComponents
 	Handler             Handler
 	// Observer receives connection events (own telemetry); may be nil.
 	Observer Observer
-	// ReconnectSpread delays the first WebSocket reconnection attempt after
-	// a lost connection by a random time up to this, so that a fleet does
+	// ReconnectSpread delays every WebSocket reconnection attempt after a
+	// lost connection by a random time up to this, so that a fleet does
 	// not come back in the same second when its server restarts.
 	ReconnectSpread time.Duration
 }
@@ -64,7 +66,7 @@ type Client struct {
 	settings Settings
 
 	connectedOnce atomic.Bool
-	// reconnecting is set on each connection: the next dial is a
+	// reconnecting is set once a connection was made: every later dial is a
 	// reconnection, to be spread.
 	reconnecting atomic.Bool
 	stopping     chan struct{}
@@ -72,9 +74,8 @@ type Client struct {
 	holdUntil atomic.Int64
 	stopOnce  sync.Once
 
-	mu        sync.Mutex
-	uid       types.InstanceUid
-	available *protobufs.AvailableComponents
+	mu  sync.Mutex
+	uid types.InstanceUid
 }
 
 // Start creates the client, loads the initial state into it and starts
@@ -99,13 +100,12 @@ func Start(ctx context.Context, s Settings) (*Client, error) {
 		oc = client.NewWebSocket(logger)
 	}
 	c := &Client{
-		c:         oc,
-		logger:    s.Logger,
-		state:     state,
-		settings:  s,
-		stopping:  make(chan struct{}),
-		uid:       s.Start.InstanceUid,
-		available: s.AvailableComponents,
+		c:        oc,
+		logger:   s.Logger,
+		state:    state,
+		settings: s,
+		stopping: make(chan struct{}),
+		uid:      s.Start.InstanceUid,
 	}
 	if err := oc.SetAgentDescription(s.Description); err != nil {
 		return nil, fmt.Errorf("set agent description: %w", err)
@@ -116,7 +116,7 @@ func Start(ctx context.Context, s Settings) (*Client, error) {
 		}
 	}
 	if s.AvailableComponents != nil {
-		if err := oc.SetAvailableComponents(s.AvailableComponents); err != nil {
+		if err := oc.SetAvailableComponents(s.AvailableComponents()); err != nil {
 			return nil, fmt.Errorf("set available components: %w", err)
 		}
 	}
@@ -221,12 +221,9 @@ func (c *Client) UpdateEffectiveConfig(ctx context.Context) error {
 	return c.c.UpdateEffectiveConfig(ctx)
 }
 
-// SetAvailableComponents replaces the available components (hash sent, map on request).
-func (c *Client) SetAvailableComponents(ac *protobufs.AvailableComponents) error {
-	c.mu.Lock()
-	c.available = ac
-	c.mu.Unlock()
-	return c.c.SetAvailableComponents(ac)
+// AgentDescription returns a copy of the description the client reports.
+func (c *Client) AgentDescription() *protobufs.AgentDescription {
+	return c.c.AgentDescription()
 }
 
 // SetCustomCapabilities replaces the advertised custom capabilities.

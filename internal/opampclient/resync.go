@@ -25,10 +25,8 @@ func (c *Client) resync(ctx context.Context) {
 			c.logger.Debug("Resync: effective config", zap.Error(err))
 		}
 	}
-	c.mu.Lock()
-	ac := c.available
-	c.mu.Unlock()
-	if ac != nil && caps&protobufs.AgentCapabilities_AgentCapabilities_ReportsAvailableComponents != 0 {
+	if build := c.settings.AvailableComponents; build != nil && caps&protobufs.AgentCapabilities_AgentCapabilities_ReportsAvailableComponents != 0 {
+		ac := build()
 		// opamp-go sends the hash only when the components change: set a
 		// hash-only copy, then the full value back, which queues the hash
 		// (the same one both times) and leaves the full map in place.

@@ -14,9 +14,11 @@ const maxRetryAfter = time.Hour
 
 // gateDials wraps the header function, which opamp-go calls right before
 // each WebSocket dial and each HTTP request, to hold that dial or request:
-//   - after a lost WebSocket connection, the first redial waits a random time
-//     up to ReconnectSpread (opamp-go redials at once, so every agent of a
-//     restarted server would come back in the same instant);
+//   - after a lost WebSocket connection, every redial waits a random time
+//     up to ReconnectSpread before opamp-go's own backoff (which starts at
+//     once, then 0.5 s, 0.75 s...): a fleet whose server restarts comes back
+//     spread over that time, about two attempts per agent per spread, not
+//     in the same instant and not in synchronised retry waves;
 //   - after an UNAVAILABLE error response with retry_after (which opamp-go
 //     ignores), nothing is sent before that time.
 //
@@ -25,7 +27,7 @@ func (c *Client) gateDials(next func(http.Header) http.Header) func(http.Header)
 	return func(h http.Header) http.Header {
 		c.state.beforeAttempt()
 		var wait time.Duration
-		if !c.settings.HTTP && c.settings.ReconnectSpread > 0 && c.reconnecting.Swap(false) {
+		if !c.settings.HTTP && c.settings.ReconnectSpread > 0 && c.reconnecting.Load() {
 			wait = rand.N(c.settings.ReconnectSpread) //nolint:gosec // jitter, not security
 		}
 		if hold := time.Until(time.Unix(0, c.holdUntil.Load())); hold > wait {
