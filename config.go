@@ -89,9 +89,9 @@ type ProxySettings struct {
 // WSServer is a WebSocket connection (ws:// or wss://).
 type WSServer struct {
 	ServerSettings `mapstructure:",squash"`
-	// ReconnectSpread delays the first reconnection after a lost connection
-	// by a random time up to this, so a fleet does not reconnect in the same
-	// second when its server restarts. Zero reconnects at once.
+	// ReconnectSpread delays each reconnection attempt after a lost
+	// connection by a random time up to this, so a fleet does not reconnect
+	// in the same second when its server restarts. Zero reconnects at once.
 	ReconnectSpread time.Duration `mapstructure:"reconnect_spread"`
 }
 
