@@ -67,14 +67,25 @@ func redactListBySource(eff, src []any) ([]any, bool) {
 	var out []any
 	for i := range min(len(eff), len(src)) {
 		v, changed := redactBySource(eff[i], src[i])
-		if !changed {
-			continue
+		if changed {
+			out = setCopied(out, eff, i, v)
 		}
-		if out == nil {
-			out = append([]any(nil), eff...)
-		}
-		out[i] = v
 	}
+	return copiedResult(out, eff)
+}
+
+// setCopied sets item i of the copy of eff, copying it on the first
+// change so that unchanged lists are shared, never modified.
+func setCopied(out, eff []any, i int, v any) []any {
+	if out == nil {
+		out = append([]any(nil), eff...)
+	}
+	out[i] = v
+	return out
+}
+
+// copiedResult returns the copy if anything changed, else eff itself.
+func copiedResult(out, eff []any) ([]any, bool) {
 	if out == nil {
 		return eff, false
 	}
@@ -100,18 +111,11 @@ func redactPairsBySource(eff []any, src map[string]any) ([]any, bool) {
 			continue
 		}
 		v, changed := redactMapBySource(pair, map[string]any{"value": sv})
-		if !changed {
-			continue
+		if changed {
+			out = setCopied(out, eff, i, v)
 		}
-		if out == nil {
-			out = append([]any(nil), eff...)
-		}
-		out[i] = v
 	}
-	if out == nil {
-		return eff, false
-	}
-	return out, true
+	return copiedResult(out, eff)
 }
 
 // lookupKey finds key in m, falling back to the only key equal to it
