@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"os/signal"
@@ -148,12 +147,9 @@ func isZero(b []byte) bool {
 // callbacks directly.
 func startUnreachableAgent(tb testing.TB) (*opampAgent, opampcustommessages.CustomCapabilityHandler) {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(tb, err)
-	addr := ln.Addr().String()
-	require.NoError(tb, ln.Close())
-
-	cfg := wsConfig("ws://" + addr + "/v1/opamp")
+	// Port 1 on loopback: nothing listens there, and unlike a freed
+	// ephemeral port no test running alongside can take it.
+	cfg := wsConfig("ws://127.0.0.1:1/v1/opamp")
 	cfg.Capabilities.AcceptsRestartCommand = true
 	agent, _ := newObservedAgent(tb, cfg, zapcore.FatalLevel)
 	handler, err := agent.Register(fuzzCapability, opampcustommessages.WithMaxQueuedMessages(fuzzQueue))
