@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/extensionauth"
@@ -160,5 +159,3 @@ func snapshot(t *testing.T, m map[string]any) extensioncapabilities.ConfigSnapsh
 func statusEvent(st componentstatus.Status) *componentstatus.Event {
 	return componentstatus.NewEvent(st)
 }
-
-var _ = componenttest.NewNopHost

@@ -3,7 +3,6 @@ package opampextension
 import (
 	"context"
 	"fmt"
-	"net/http"
 
 	"github.com/open-telemetry/opamp-go/client/types"
 	"go.opentelemetry.io/collector/component"
@@ -55,9 +54,6 @@ func buildStartSettings(ctx context.Context, cfg *Config, host component.Host, l
 	if cfg.Capabilities.ReportsHeartbeat && (cfg.HeartbeatInterval > 0 || cfg.Server.HTTP == nil) {
 		hb := cfg.HeartbeatInterval
 		st.HeartbeatInterval = &hb
-	}
-	if st.Header == nil {
-		st.Header = http.Header{}
 	}
 	return st, nil
 }

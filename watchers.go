@@ -106,7 +106,7 @@ const firstSnapshotWait = time.Second
 // first message instead of a second one. Over HTTP the first message is
 // built inside Start, before any snapshot can exist: no wait there.
 func (a *opampAgent) getEffectiveConfig(ctx context.Context) (*protobufs.EffectiveConfig, error) {
-	if a.cfg.Server.WS != nil && a.cfg.Capabilities.ReportsEffectiveConfig {
+	if a.cfg.Server.WS != nil && a.cfg.Capabilities.ReportsEffectiveConfig && !a.hasSnapshot() {
 		t := time.NewTimer(firstSnapshotWait)
 		select {
 		case <-a.firstSnapshot:
@@ -119,4 +119,15 @@ func (a *opampAgent) getEffectiveConfig(ctx context.Context) (*protobufs.Effecti
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.effective, nil
+}
+
+// hasSnapshot reports, without waiting, whether the first snapshot came:
+// the common case once running, where no timer is needed.
+func (a *opampAgent) hasSnapshot() bool {
+	select {
+	case <-a.firstSnapshot:
+		return true
+	default:
+		return false
+	}
 }

@@ -65,11 +65,10 @@ type Client struct {
 	state    *connState
 	settings Settings
 
+	// connectedOnce is set by the first connection: every later dial is a
+	// reconnection (to be spread) and every later connection a resync.
 	connectedOnce atomic.Bool
-	// reconnecting is set once a connection was made: every later dial is a
-	// reconnection, to be spread.
-	reconnecting atomic.Bool
-	stopping     chan struct{}
+	stopping      chan struct{}
 	// holdUntil (unix nanoseconds) holds dials and requests: retry_after.
 	holdUntil atomic.Int64
 	stopOnce  sync.Once
@@ -143,7 +142,6 @@ func (c *Client) callbacks() types.Callbacks {
 			if !c.state.onConnect() {
 				return
 			}
-			c.reconnecting.Store(true)
 			// opamp-go's full first message goes out once: on WebSocket on
 			// the first connection, on HTTP in the first request, which a
 			// server may have refused (and opamp-go then drops it).

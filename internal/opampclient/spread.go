@@ -27,7 +27,7 @@ func (c *Client) gateDials(next func(http.Header) http.Header) func(http.Header)
 	return func(h http.Header) http.Header {
 		c.state.beforeAttempt()
 		var wait time.Duration
-		if !c.settings.HTTP && c.settings.ReconnectSpread > 0 && c.reconnecting.Load() {
+		if !c.settings.HTTP && c.settings.ReconnectSpread > 0 && c.connectedOnce.Load() {
 			wait = rand.N(c.settings.ReconnectSpread) //nolint:gosec // jitter, not security
 		}
 		if hold := time.Until(time.Unix(0, c.holdUntil.Load())); hold > wait {
