@@ -23,7 +23,10 @@ const (
 	defaultHeartbeatInterval = 30 * time.Second
 	defaultReconnectSpread   = 5 * time.Second
 	defaultMaxMessageSize    = 4 << 20
-	maxReconnectSpread       = 5 * time.Minute
+	// Every message from the server is bounded (server.*.max_message_size).
+	defaultInboundMessageSize = 16 << 20
+	maxInboundMessageSize     = 1 << 30
+	maxReconnectSpread        = 5 * time.Minute
 )
 
 // Config is the extension's configuration. Every key of contrib's
@@ -78,6 +81,10 @@ type ServerSettings struct {
 	Proxy ProxySettings `mapstructure:"proxy"`
 	// EnableCompression turns on permessage-deflate (ws) or gzip bodies (http).
 	EnableCompression bool `mapstructure:"enable_compression"`
+	// MaxMessageSize refuses, with a warning, any message from the server
+	// over this many bytes (after decompression); the rest of it is
+	// discarded unread, and the connection stays up.
+	MaxMessageSize int `mapstructure:"max_message_size"`
 }
 
 // ProxySettings configure an outbound proxy; empty URL means none.
@@ -226,6 +233,9 @@ func (s *ServerSettings) validate(path string, schemes ...string) []error {
 	if err := transport.ValidateHeaders(s.Headers); err != nil {
 		errs = append(errs, fmt.Errorf("%s.headers: %w", path, err))
 	}
+	if s.MaxMessageSize <= 0 || s.MaxMessageSize > maxInboundMessageSize {
+		errs = append(errs, fmt.Errorf("%s.max_message_size: must be between 1 and %d bytes, got %d", path, maxInboundMessageSize, s.MaxMessageSize))
+	}
 	if s.Proxy.URL != "" {
 		if err := transport.ValidateProxy(s.Endpoint, s.Proxy.URL, s.Proxy.Headers); err != nil {
 			errs = append(errs, fmt.Errorf("%s.proxy.url: %w", path, err))
@@ -245,7 +255,7 @@ func (c *Config) serverSettings() *ServerSettings {
 }
 
 func defaultServerSettings() ServerSettings {
-	return ServerSettings{TLS: configtls.NewDefaultClientConfig()}
+	return ServerSettings{TLS: configtls.NewDefaultClientConfig(), MaxMessageSize: defaultInboundMessageSize}
 }
 
 func defaultWSServer() *WSServer {

@@ -143,9 +143,9 @@ func (a *opampAgent) Start(ctx context.Context, host component.Host) error {
 	a.mu.Lock()
 	uid := a.uid
 	a.mu.Unlock()
-	st.InstanceUid = [16]byte(uid)
-
-	desc := agentdesc.Build(agentdesc.Input{
+	cs := st
+	cs.InstanceUID = [16]byte(uid)
+	cs.Description = agentdesc.Build(agentdesc.Input{
 		InstanceUID:               uid,
 		Resource:                  a.set.Resource.Attributes(),
 		BuildInfo:                 a.set.BuildInfo,
@@ -153,25 +153,13 @@ func (a *opampAgent) Start(ctx context.Context, host component.Host) error {
 		IncludeResourceAttributes: a.cfg.AgentDescription.IncludeResourceAttributes,
 		Host:                      agentdesc.DefaultHost(),
 	})
-
-	cs := opampclient.Settings{
-		Logger:       a.logger,
-		HTTP:         a.cfg.Server.HTTP != nil,
-		Start:        st,
-		Capabilities: protobufs.AgentCapabilities_AgentCapabilities_ReportsStatus,
-		Description:  desc,
-		Observer:     a.telemetry,
-		Handler: opampclient.Handler{
-			OnConnected:        a.onConnected,
-			OnMessage:          a.onMessage,
-			OnCommand:          a.onCommand,
-			GetEffectiveConfig: a.getEffectiveConfig,
-		},
-	}
-	if a.cfg.Server.HTTP != nil {
-		cs.PollingInterval = a.cfg.Server.HTTP.PollingInterval
-	} else {
-		cs.ReconnectSpread = a.cfg.Server.WS.ReconnectSpread
+	cs.Capabilities = protobufs.AgentCapabilities_AgentCapabilities_ReportsStatus
+	cs.Observer = a.telemetry
+	cs.Handler = opampclient.Handler{
+		OnConnected:        a.onConnected,
+		OnMessage:          a.onMessage,
+		OnCommand:          a.onCommand,
+		GetEffectiveConfig: a.getEffectiveConfig,
 	}
 	caps := &a.cfg.Capabilities
 	if caps.ReportsEffectiveConfig {
@@ -189,7 +177,7 @@ func (a *opampAgent) Start(ctx context.Context, host component.Host) error {
 	}
 	if caps.ReportsAvailableComponents {
 		if mi, ok := host.(hostcapabilities.ModuleInfo); ok {
-			cs.AvailableComponents = func() *protobufs.AvailableComponents { return components.Build(mi.GetModuleInfos()) }
+			cs.AvailableComponents = components.Build(mi.GetModuleInfos())
 			cs.Capabilities |= protobufs.AgentCapabilities_AgentCapabilities_ReportsAvailableComponents
 		} else {
 			a.logger.Warn("capabilities.reports_available_components is on but the host does not expose module info; not reporting them")

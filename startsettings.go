@@ -4,39 +4,48 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/open-telemetry/opamp-go/client/types"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/extension/extensionauth"
 	"go.uber.org/zap"
 
+	"github.com/opampext/opampextension/internal/opampclient"
 	"github.com/opampext/opampextension/internal/transport"
 )
 
-// buildStartSettings turns the transport config into opamp-go settings:
-// TLS only for wss/https, static headers, per-attempt auth headers for the
-// real server URL, proxy, compression and heartbeat.
-func buildStartSettings(ctx context.Context, cfg *Config, host component.Host, logger *zap.Logger) (types.StartSettings, error) {
+// buildStartSettings turns the transport config into the client's
+// connection settings: TLS only for wss/https, static headers, per-attempt
+// auth headers for the real server URL, proxy, compression, size limit and
+// heartbeat.
+func buildStartSettings(ctx context.Context, cfg *Config, host component.Host, logger *zap.Logger) (opampclient.Settings, error) {
 	s := cfg.serverSettings()
 	path := "server.ws"
 	if cfg.Server.HTTP != nil {
 		path = "server.http"
 	}
-	st := types.StartSettings{
-		OpAMPServerURL:    s.Endpoint,
-		Header:            transport.Headers(s.Headers),
-		EnableCompression: s.EnableCompression,
+	st := opampclient.Settings{
+		Logger:         logger,
+		URL:            s.Endpoint,
+		HTTP:           cfg.Server.HTTP != nil,
+		Header:         transport.Headers(s.Headers),
+		Compression:    s.EnableCompression,
+		MaxMessageSize: s.MaxMessageSize,
+	}
+	if cfg.Server.HTTP != nil {
+		st.PollingInterval = cfg.Server.HTTP.PollingInterval
+	} else {
+		st.ReconnectSpread = cfg.Server.WS.ReconnectSpread
 	}
 	tlsCfg, err := transport.LoadTLS(ctx, s.Endpoint, s.TLS)
 	if err != nil {
 		return st, fmt.Errorf("%s.tls: %w", path, err)
 	}
-	st.TLSConfig = tlsCfg
+	st.TLS = tlsCfg
 	if tlsCfg != nil && transport.SkipsVerify(s.TLS) {
 		logger.Warn("TLS certificate verification of the OpAMP server is disabled (insecure_skip_verify)", zap.String("endpoint", transport.Redacted(s.Endpoint)))
 	}
 	if s.Proxy.URL != "" {
 		st.ProxyURL = s.Proxy.URL
-		st.ProxyHeaders = transport.Headers(s.Proxy.Headers)
+		st.ProxyHeader = transport.Headers(s.Proxy.Headers)
 	}
 	if s.Auth != nil {
 		auth, err := lookupAuth(host, *s.Auth)
@@ -49,11 +58,8 @@ func buildStartSettings(ctx context.Context, cfg *Config, host component.Host, l
 		}
 		st.HeaderFunc = hf
 	}
-	// On HTTP, opamp-go turns the heartbeat interval into the polling
-	// interval and rejects zero, so zero is passed on only for WebSocket.
-	if cfg.Capabilities.ReportsHeartbeat && (cfg.HeartbeatInterval > 0 || cfg.Server.HTTP == nil) {
-		hb := cfg.HeartbeatInterval
-		st.HeartbeatInterval = &hb
+	if cfg.Capabilities.ReportsHeartbeat {
+		st.Heartbeat = cfg.HeartbeatInterval
 	}
 	return st, nil
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
-	"go.opentelemetry.io/collector/config/configtls"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/extensioncapabilities"
@@ -92,10 +91,9 @@ func startFleet(t *testing.T, endpointHost string, fs fleetSettings) []*agent {
 		cfg.InstanceUID = a.uid
 		if a.http {
 			a.name = fmt.Sprintf("http%d", i)
-			cfg.Server = &opampextension.OpAMPServer{HTTP: &opampextension.HTTPServer{
-				ServerSettings:  opampextension.ServerSettings{Endpoint: "http://" + endpointHost + testserver.Path, TLS: configtls.NewDefaultClientConfig()},
-				PollingInterval: fs.pollingInterval,
-			}}
+			ss := cfg.Server.WS.ServerSettings // the defaults shared by both transports
+			ss.Endpoint = "http://" + endpointHost + testserver.Path
+			cfg.Server = &opampextension.OpAMPServer{HTTP: &opampextension.HTTPServer{ServerSettings: ss, PollingInterval: fs.pollingInterval}}
 		} else {
 			a.name = fmt.Sprintf("ws%d", i)
 			cfg.Server.WS.Endpoint = "ws://" + endpointHost + testserver.Path

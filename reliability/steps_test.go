@@ -28,15 +28,12 @@ func faultSteps() []step {
 			hold(500 * time.Millisecond)
 			return "1s down, back empty; " + plural(n, "connection") + " cut"
 		}},
-		{name: "failover", kind: "restart", wsOnly: true, inject: func(r *run) string {
+		{name: "failover", kind: "restart", inject: func(r *run) string {
 			// The load balancer switches to a fresh replica at once: no
 			// attempt fails, and the new server knows nothing and will not
 			// ask for the full state. A WebSocket agent sees its connection
-			// end and resends everything; an HTTP poller cannot tell one
-			// poll's server from the next (opamp-go offers no hook on its
-			// connections), so only a server that asks for ReportFullState,
-			// as the spec says a server that does not know an agent should,
-			// gets its state: HTTP agents are not checked here.
+			// end and resends everything; an HTTP poller sees its kept-alive
+			// connection replaced by a new one and does the same.
 			r.srv = r.servers.start(r.t)
 			r.proxy.Retarget(r.srv.Addr())
 			n := r.proxy.CutAll()

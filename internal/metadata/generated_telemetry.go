@@ -25,15 +25,21 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                 metric.Meter
-	mu                    sync.Mutex
-	registrations         []metric.Registration
-	OpampConnectFailures  metric.Int64Counter
-	OpampConnected        metric.Int64ObservableGauge
-	OpampConnects         metric.Int64Counter
-	OpampDisconnects      metric.Int64Counter
-	OpampMessagesReceived metric.Int64Counter
-	OpampReportsQueued    metric.Int64Counter
+	meter                    metric.Meter
+	mu                       sync.Mutex
+	registrations            []metric.Registration
+	OpampBytesReceived       metric.Int64ObservableCounter
+	OpampBytesSent           metric.Int64ObservableCounter
+	OpampConnectFailures     metric.Int64Counter
+	OpampConnected           metric.Int64ObservableGauge
+	OpampConnectionAttempts  metric.Int64Counter
+	OpampConnects            metric.Int64Counter
+	OpampDisconnects         metric.Int64Counter
+	OpampLastMessageSentTime metric.Int64ObservableGauge
+	OpampMessagesReceived    metric.Int64Counter
+	OpampMessagesSent        metric.Int64Counter
+	OpampReportsQueued       metric.Int64Counter
+	OpampReportsSent         metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -47,12 +53,57 @@ func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
 }
 
+// RegisterOpampBytesReceivedCallback sets callback for observable OpampBytesReceived metric.
+func (builder *TelemetryBuilder) RegisterOpampBytesReceivedCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.OpampBytesReceived, obs: o})
+		return nil
+	}, builder.OpampBytesReceived)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterOpampBytesSentCallback sets callback for observable OpampBytesSent metric.
+func (builder *TelemetryBuilder) RegisterOpampBytesSentCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.OpampBytesSent, obs: o})
+		return nil
+	}, builder.OpampBytesSent)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
 // RegisterOpampConnectedCallback sets callback for observable OpampConnected metric.
 func (builder *TelemetryBuilder) RegisterOpampConnectedCallback(cb metric.Int64Callback) error {
 	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
 		cb(ctx, &observerInt64{inst: builder.OpampConnected, obs: o})
 		return nil
 	}, builder.OpampConnected)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterOpampLastMessageSentTimeCallback sets callback for observable OpampLastMessageSentTime metric.
+func (builder *TelemetryBuilder) RegisterOpampLastMessageSentTimeCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.OpampLastMessageSentTime, obs: o})
+		return nil
+	}, builder.OpampLastMessageSentTime)
 	if err != nil {
 		return err
 	}
@@ -90,6 +141,18 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.OpampBytesReceived, err = builder.meter.Int64ObservableCounter(
+		"otelcol.opamp.bytes_received",
+		metric.WithDescription("Bytes received from the OpAMP server (or its proxy) on the network, TLS and HTTP framing included. [Development]"),
+		metric.WithUnit("By"),
+	)
+	errs = errors.Join(errs, err)
+	builder.OpampBytesSent, err = builder.meter.Int64ObservableCounter(
+		"otelcol.opamp.bytes_sent",
+		metric.WithDescription("Bytes sent to the OpAMP server (or its proxy) on the network, TLS and HTTP framing included. [Development]"),
+		metric.WithUnit("By"),
+	)
+	errs = errors.Join(errs, err)
 	builder.OpampConnectFailures, err = builder.meter.Int64Counter(
 		"otelcol.opamp.connect_failures",
 		metric.WithDescription("Failed connection attempts or polls (each is retried with backoff). [Development]"),
@@ -100,6 +163,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol.opamp.connected",
 		metric.WithDescription("Whether the extension is connected to its OpAMP server (1) or not (0). [Development]"),
 		metric.WithUnit("1"),
+	)
+	errs = errors.Join(errs, err)
+	builder.OpampConnectionAttempts, err = builder.meter.Int64Counter(
+		"otelcol.opamp.connection_attempts",
+		metric.WithDescription("TCP connections opened to the OpAMP server or its proxy (every WebSocket dial and redial; every new HTTP keep-alive connection). [Development]"),
+		metric.WithUnit("{connection}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.OpampConnects, err = builder.meter.Int64Counter(
@@ -114,15 +183,33 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithUnit("{connection}"),
 	)
 	errs = errors.Join(errs, err)
+	builder.OpampLastMessageSentTime, err = builder.meter.Int64ObservableGauge(
+		"otelcol.opamp.last_message_sent_time",
+		metric.WithDescription("Unix time of the last message delivered to the OpAMP server (written to the WebSocket, or answered over HTTP); with reports_heartbeat on, a WebSocket agent sends one at least every heartbeat_interval, so now minus this is the heartbeat's age. Zero before the first. [Development]"),
+		metric.WithUnit("s"),
+	)
+	errs = errors.Join(errs, err)
 	builder.OpampMessagesReceived, err = builder.meter.Int64Counter(
 		"otelcol.opamp.messages_received",
 		metric.WithDescription("Messages received from the OpAMP server. [Development]"),
 		metric.WithUnit("{message}"),
 	)
 	errs = errors.Join(errs, err)
+	builder.OpampMessagesSent, err = builder.meter.Int64Counter(
+		"otelcol.opamp.messages_sent",
+		metric.WithDescription("Messages delivered to the OpAMP server (heartbeats, polls and the goodbye included). [Development]"),
+		metric.WithUnit("{message}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.OpampReportsQueued, err = builder.meter.Int64Counter(
 		"otelcol.opamp.reports_queued",
 		metric.WithDescription("Reports handed to the OpAMP client for sending, by kind (health, effective_config, agent_description, custom_message). [Development]"),
+		metric.WithUnit("{report}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.OpampReportsSent, err = builder.meter.Int64Counter(
+		"otelcol.opamp.reports_sent",
+		metric.WithDescription("Reports delivered to the OpAMP server, by kind (agent_description, health, effective_config, available_components, custom_capabilities, custom_message, heartbeat); a full state counts once per kind it carries. [Development]"),
 		metric.WithUnit("{report}"),
 	)
 	errs = errors.Join(errs, err)

@@ -1,17 +1,27 @@
-// Package opampclient is the one place where the extension creates and drives
-// an opamp-go client: it picks the transport, adapts logging, tracks the
-// connection state and makes shutdown bounded and polite on both transports.
+// Package opampclient is the extension's OpAMP client: the one place that
+// speaks the protocol. It keeps what the agent reports and sends only what
+// the server lacks (all of it on every new connection), over WebSocket or
+// HTTP polling, through network connections it opens and meters itself:
+// backoff with jitter, a spread of redials, the server's retry_after and
+// Retry-After, a size limit on every inbound message, and a bounded,
+// polite stop on both transports.
+//
+// It uses opamp-go for the protocol's messages and types only: opamp-go's
+// client offers no hook into its connections (needed for byte counts and
+// the inbound size limit) and no way to resend the full state on
+// reconnection.
 package opampclient
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
-	"fmt"
+	"io"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/open-telemetry/opamp-go/client"
 	"github.com/open-telemetry/opamp-go/client/types"
 	"github.com/open-telemetry/opamp-go/protobufs"
 	"go.uber.org/zap"
@@ -19,217 +29,308 @@ import (
 	"github.com/opampext/opampextension/internal/transport"
 )
 
-// Handler receives what the server sends. Callbacks run on opamp-go's
+// Defaults for settings left zero.
+const (
+	DefaultPollingInterval = 30 * time.Second
+	DefaultMaxMessageSize  = 16 << 20
+	// stopGrace bounds the goodbye when Stop's context has no deadline.
+	stopGrace = 3 * time.Second
+)
+
+// Handler receives what the server sends. Callbacks run on the client's
 // receiving goroutine and must not block for long.
 type Handler struct {
-	// OnConnected runs on every new connection (not on every HTTP poll),
-	// before the connection's first message is sent: state that opamp-go
-	// leaves out of that message can be queued here.
-	OnConnected        func()
-	OnMessage          func(ctx context.Context, msg *types.MessageData)
-	OnCommand          func(ctx context.Context, cmd *protobufs.ServerToAgentCommand) error
+	// OnConnected runs on every new connection (on HTTP: the first
+	// successful poll, and the first after failures).
+	OnConnected func()
+	// OnMessage receives the parts of a server message that the agent
+	// acts on: a new instance uid, the server's custom capabilities, a
+	// custom message for a capability the agent advertises.
+	OnMessage func(ctx context.Context, msg *types.MessageData)
+	OnCommand func(ctx context.Context, cmd *protobufs.ServerToAgentCommand) error
+	// GetEffectiveConfig is asked once, before the first message, when the
+	// agent reports its effective config and none was given yet.
 	GetEffectiveConfig func(ctx context.Context) (*protobufs.EffectiveConfig, error)
 }
 
 // Settings describe one client.
 type Settings struct {
 	Logger *zap.Logger
+	// URL is the server's endpoint: ws or wss, or http or https with HTTP.
+	URL string
 	// HTTP selects plain-HTTP polling; otherwise WebSocket.
-	HTTP            bool
+	HTTP bool
+	// Header is sent with every dial and request; HeaderFunc, when set,
+	// may add to it right before each (an auth extension).
+	Header     http.Header
+	HeaderFunc func(http.Header) http.Header
+	TLS        *tls.Config
+	// ProxyURL, when set, replaces the environment's proxy settings;
+	// ProxyHeader goes in its CONNECT request.
+	ProxyURL    string
+	ProxyHeader http.Header
+	// Compression: permessage-deflate on WebSocket, gzip request bodies on
+	// HTTP.
+	Compression bool
+	InstanceUID types.InstanceUid
+	// Heartbeat is the WebSocket heartbeat interval when the capabilities
+	// include ReportsHeartbeat; zero sends none until the server sets one.
+	Heartbeat time.Duration
+	// PollingInterval is the HTTP polling interval (DefaultPollingInterval
+	// when zero).
 	PollingInterval time.Duration
-	// Start carries URL, headers, TLS, proxy, compression, instance uid and
-	// heartbeat; its Callbacks are replaced by the ones built from Handler.
-	Start        types.StartSettings
+	// MaxMessageSize refuses (and discards unread) any server message
+	// larger than this many bytes (DefaultMaxMessageSize when zero).
+	MaxMessageSize int
+	// ReconnectSpread delays the first WebSocket redial after a lost
+	// connection by a random time up to this.
+	ReconnectSpread time.Duration
+
 	Capabilities protobufs.AgentCapabilities
 	Description  *protobufs.AgentDescription
 	// Health is required when Capabilities include ReportsHealth, and
-	// AvailableComponents when they include ReportsAvailableComponents:
-	// opamp-go refuses to advertise what it cannot report.
-	Health *protobufs.ComponentHealth
-	// It is a function: the client keeps no copy (opamp-go keeps its own)
-	// and builds it again for a resync after a reconnection.
-	AvailableComponents func() *protobufs.AvailableComponents
+	// AvailableComponents when they include ReportsAvailableComponents.
+	Health              *protobufs.ComponentHealth
+	AvailableComponents *protobufs.AvailableComponents
 	Handler             Handler
-	// Observer receives connection events (own telemetry); may be nil.
+	// Observer receives the client's events (own telemetry); may be nil.
 	Observer Observer
-	// ReconnectSpread delays every WebSocket reconnection attempt after a
-	// lost connection by a random time up to this, so that a fleet does
-	// not come back in the same second when its server restarts.
-	ReconnectSpread time.Duration
 }
 
 // Client is a started OpAMP client.
 type Client struct {
-	c        client.OpAMPClient
+	settings Settings
 	logger   *zap.Logger
 	state    *connState
-	settings Settings
+	report   *reportState
+	dialer   *dialer
+	gate     gate
+	http     bool
+	// heartbeat is the current WebSocket heartbeat interval (nanoseconds).
+	heartbeat atomic.Int64
 
-	// connectedOnce is set by the first connection: every later dial is a
-	// reconnection (to be spread) and every later connection a resync.
-	connectedOnce atomic.Bool
-	stopping      chan struct{}
-	// holdUntil (unix nanoseconds) holds dials and requests: retry_after.
-	holdUntil atomic.Int64
-	stopOnce  sync.Once
+	stopping     chan struct{}
+	stopOnce     sync.Once
+	stopDeadline atomic.Int64 // unix nanoseconds, set before stopping closes
+	done         chan struct{}
+	cancel       context.CancelFunc
 
-	mu  sync.Mutex
-	uid types.InstanceUid
+	connMu sync.Mutex
+	conn   io.Closer // the open WebSocket connection, closed when Stop gives up
 }
 
-// Start creates the client, loads the initial state into it and starts
+var (
+	errNoDescription = errors.New("opampclient: an agent description is required")
+	errNoHealth      = errors.New("opampclient: ReportsHealth needs an initial health")
+	errNoComponents  = errors.New("opampclient: ReportsAvailableComponents needs the available components")
+	errHealthOff     = errors.New("opampclient: the ReportsHealth capability is off")
+)
+
+// Start validates the settings, loads the initial state and starts
 // connecting in the background; it does not wait for the server.
-func Start(ctx context.Context, s Settings) (*Client, error) {
+func Start(_ context.Context, s Settings) (*Client, error) {
 	if s.Description == nil {
-		return nil, errors.New("opampclient: an agent description is required")
+		return nil, errNoDescription
+	}
+	if s.Capabilities&protobufs.AgentCapabilities_AgentCapabilities_ReportsHealth != 0 && s.Health == nil {
+		return nil, errNoHealth
+	}
+	if s.Capabilities&protobufs.AgentCapabilities_AgentCapabilities_ReportsAvailableComponents != 0 && s.AvailableComponents == nil {
+		return nil, errNoComponents
 	}
 	if s.Observer == nil {
 		s.Observer = nopObserver{}
 	}
-	state := &connState{logger: s.Logger, endpoint: transport.Redacted(s.Start.OpAMPServerURL), observer: s.Observer, httpPolling: s.HTTP}
-	logger := zapLogger{logger: s.Logger, onError: state.noteDetail}
-	var oc client.OpAMPClient
-	if s.HTTP {
-		hc := client.NewHTTP(logger)
-		if s.PollingInterval > 0 {
-			hc.SetPollingInterval(s.PollingInterval)
-		}
-		oc = hc
-	} else {
-		oc = client.NewWebSocket(logger)
+	if s.Logger == nil {
+		s.Logger = zap.NewNop()
 	}
+	if s.PollingInterval <= 0 {
+		s.PollingInterval = DefaultPollingInterval
+	}
+	if s.MaxMessageSize <= 0 {
+		s.MaxMessageSize = DefaultMaxMessageSize
+	}
+	s.Capabilities |= protobufs.AgentCapabilities_AgentCapabilities_ReportsStatus
 	c := &Client{
-		c:        oc,
-		logger:   s.Logger,
-		state:    state,
 		settings: s,
+		logger:   s.Logger,
+		state:    &connState{logger: s.Logger, endpoint: transport.Redacted(s.URL), observer: s.Observer},
+		report:   newReportState(s.InstanceUID, s.Capabilities),
+		dialer:   newDialer(s.Observer),
+		http:     s.HTTP,
 		stopping: make(chan struct{}),
-		uid:      s.Start.InstanceUid,
+		done:     make(chan struct{}),
 	}
-	if err := oc.SetAgentDescription(s.Description); err != nil {
-		return nil, fmt.Errorf("set agent description: %w", err)
+	c.gate.stop = c.stopping
+	if c.report.has(protobufs.AgentCapabilities_AgentCapabilities_ReportsHeartbeat) {
+		c.heartbeat.Store(int64(s.Heartbeat))
 	}
+	c.report.setDescription(s.Description)
 	if s.Health != nil {
-		if err := oc.SetHealth(s.Health); err != nil {
-			return nil, fmt.Errorf("set health: %w", err)
-		}
+		c.report.setHealth(s.Health)
 	}
 	if s.AvailableComponents != nil {
-		if err := oc.SetAvailableComponents(s.AvailableComponents()); err != nil {
-			return nil, fmt.Errorf("set available components: %w", err)
-		}
+		c.report.setComponents(s.AvailableComponents)
 	}
-	caps := s.Capabilities
-	if err := oc.SetCapabilities(&caps); err != nil {
-		return nil, fmt.Errorf("set capabilities: %w", err)
-	}
-	st := s.Start
-	st.Callbacks = c.callbacks()
-	st.HeaderFunc = c.gateDials(st.HeaderFunc)
-	if err := oc.Start(ctx, st); err != nil {
-		return nil, fmt.Errorf("start OpAMP client: %w", err)
+	ctx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	if c.http {
+		go c.runHTTP(ctx)
+	} else {
+		go c.runWS(ctx)
 	}
 	return c, nil
 }
 
-func (c *Client) callbacks() types.Callbacks {
-	h := c.settings.Handler
-	return types.Callbacks{
-		OnConnect: func(ctx context.Context) {
-			// opamp-go calls OnConnect once per WebSocket connection but
-			// on every successful HTTP poll; for HTTP only a recovery
-			// after failures is a new connection.
-			if !c.state.onConnect() {
-				return
-			}
-			// opamp-go's full first message goes out once: on WebSocket on
-			// the first connection, on HTTP in the first request, which a
-			// server may have refused (and opamp-go then drops it).
-			if c.connectedOnce.Swap(true) || (c.settings.HTTP && c.state.hasFailed()) {
-				c.resync(ctx)
-			}
-			if h.OnConnected != nil {
-				h.OnConnected()
-			}
-		},
-		OnConnectFailed: func(_ context.Context, err error) { c.state.onConnectFailed(err) },
-		OnError:         func(_ context.Context, er *protobufs.ServerErrorResponse) { c.onServerError(er) },
-		OnMessage: func(ctx context.Context, msg *types.MessageData) {
-			c.settings.Observer.MessageReceived()
-			if id := msg.AgentIdentification; id != nil && len(id.NewInstanceUid) == 16 {
-				c.mu.Lock()
-				c.uid = types.InstanceUid(id.NewInstanceUid)
-				c.mu.Unlock()
-			}
-			if h.OnMessage != nil {
-				h.OnMessage(ctx, msg)
-			}
-		},
-		OnCommand: func(ctx context.Context, cmd *protobufs.ServerToAgentCommand) error {
-			if h.OnCommand == nil {
-				return nil
-			}
-			return h.OnCommand(ctx, cmd)
-		},
-		GetEffectiveConfig: func(ctx context.Context) (*protobufs.EffectiveConfig, error) {
-			if h.GetEffectiveConfig == nil {
-				return nil, nil
-			}
-			return h.GetEffectiveConfig(ctx)
-		},
-	}
-}
-
 // Stop says goodbye (AgentDisconnect) and stops every goroutine of the
-// client, giving up when ctx ends.
+// client. When ctx ends first, it cuts the connection and returns ctx's
+// error once the goroutines are gone.
 func (c *Client) Stop(ctx context.Context) error {
-	c.stopOnce.Do(func() { close(c.stopping) })
-	err := c.c.Stop(ctx)
-	c.state.flush()
-	if c.settings.HTTP {
-		// opamp-go's HTTP transport stops without a last message; send it
-		// ourselves so the server can forget this agent at once.
-		if derr := c.sendHTTPDisconnect(ctx); derr != nil {
-			c.logger.Debug("Could not send AgentDisconnect", zap.Error(derr))
+	c.stopOnce.Do(func() {
+		deadline, ok := ctx.Deadline()
+		if !ok {
+			deadline = time.Now().Add(stopGrace)
 		}
+		c.stopDeadline.Store(deadline.UnixNano())
+		close(c.stopping)
+		// Dials and polls in flight end now; the goodbye has its own
+		// deadline.
+		c.cancel()
+	})
+	select {
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
 	}
-	return err
+	c.closeConn()
+	<-c.done
+	return ctx.Err()
 }
 
-// Connected reports whether the last connection attempt or poll succeeded.
+// goodbyeDeadline is when the goodbye must be over.
+func (c *Client) goodbyeDeadline() time.Time {
+	return time.Unix(0, c.stopDeadline.Load())
+}
+
+func (c *Client) setConn(conn io.Closer) {
+	c.connMu.Lock()
+	c.conn = conn
+	c.connMu.Unlock()
+}
+
+func (c *Client) closeConn() {
+	c.connMu.Lock()
+	defer c.connMu.Unlock()
+	if c.conn != nil {
+		_ = c.conn.Close()
+	}
+}
+
+func (c *Client) isStopping() bool {
+	select {
+	case <-c.stopping:
+		return true
+	default:
+		return false
+	}
+}
+
+// headers builds the headers of one dial or request.
+func (c *Client) headers() http.Header {
+	h := c.settings.Header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	if c.settings.HeaderFunc != nil {
+		h = c.settings.HeaderFunc(h)
+	}
+	return h
+}
+
+// loadEffectiveConfig asks the handler for the effective config before the
+// first message, so that message carries it.
+func (c *Client) loadEffectiveConfig(ctx context.Context) {
+	get := c.settings.Handler.GetEffectiveConfig
+	if get == nil || !c.report.has(protobufs.AgentCapabilities_AgentCapabilities_ReportsEffectiveConfig) || c.report.hasEffectiveConfig() {
+		return
+	}
+	ec, err := get(ctx)
+	if err != nil {
+		c.logger.Debug("Cannot get the effective config", zap.Error(err))
+		return
+	}
+	c.report.setEffectiveConfig(ec)
+}
+
+// onConnected runs once per new connection.
+func (c *Client) onConnected() {
+	c.report.markFull()
+	if h := c.settings.Handler.OnConnected; h != nil {
+		h()
+	}
+}
+
+// Connected reports whether the client is connected (HTTP: the last poll
+// succeeded).
 func (c *Client) Connected() bool { return c.state.isConnected() }
 
 // InstanceUID is the current instance uid (the server may have replaced it).
-func (c *Client) InstanceUID() types.InstanceUid {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.uid
-}
+func (c *Client) InstanceUID() types.InstanceUid { return c.report.instanceUID() }
 
-// SetAgentDescription replaces the description and sends it.
+// SetAgentDescription replaces the description; it is sent if it changed.
 func (c *Client) SetAgentDescription(d *protobufs.AgentDescription) error {
-	return c.c.SetAgentDescription(d)
-}
-
-// SetHealth sends a new health tree.
-func (c *Client) SetHealth(h *protobufs.ComponentHealth) error { return c.c.SetHealth(h) }
-
-// UpdateEffectiveConfig asks the client to fetch and send the effective config.
-func (c *Client) UpdateEffectiveConfig(ctx context.Context) error {
-	return c.c.UpdateEffectiveConfig(ctx)
+	if d == nil {
+		return errNoDescription
+	}
+	c.report.setDescription(d)
+	return nil
 }
 
 // AgentDescription returns a copy of the description the client reports.
-func (c *Client) AgentDescription() *protobufs.AgentDescription {
-	return c.c.AgentDescription()
+func (c *Client) AgentDescription() *protobufs.AgentDescription { return c.report.descriptionCopy() }
+
+// SetHealth replaces the health tree; it is sent if it changed.
+func (c *Client) SetHealth(h *protobufs.ComponentHealth) error {
+	if !c.report.has(protobufs.AgentCapabilities_AgentCapabilities_ReportsHealth) {
+		return errHealthOff
+	}
+	if h == nil {
+		return errNoHealth
+	}
+	c.report.setHealth(h)
+	return nil
+}
+
+// UpdateEffectiveConfig fetches the effective config from the handler and
+// sends it if it changed.
+func (c *Client) UpdateEffectiveConfig(ctx context.Context) error {
+	get := c.settings.Handler.GetEffectiveConfig
+	if get == nil || !c.report.has(protobufs.AgentCapabilities_AgentCapabilities_ReportsEffectiveConfig) {
+		return nil
+	}
+	ec, err := get(ctx)
+	if err != nil {
+		return err
+	}
+	c.report.setEffectiveConfig(ec)
+	return nil
 }
 
 // SetCustomCapabilities replaces the advertised custom capabilities.
 func (c *Client) SetCustomCapabilities(cc *protobufs.CustomCapabilities) error {
-	return c.c.SetCustomCapabilities(cc)
+	c.report.setCustomCapabilities(cc)
+	return nil
 }
 
-// SendCustomMessage queues a custom message; see opamp-go for pending semantics.
+// SendCustomMessage queues a custom message. Only one waits at a time: a
+// second one gets types.ErrCustomMessagePending and a channel that closes
+// when the first has been sent.
 func (c *Client) SendCustomMessage(m *protobufs.CustomMessage) (chan struct{}, error) {
-	return c.c.SendCustomMessage(m)
+	if m == nil {
+		return nil, types.ErrCustomMessageMissing
+	}
+	if !c.report.hasCustomCapability(m.GetCapability()) {
+		return nil, types.ErrCustomCapabilityNotSupported
+	}
+	return c.report.queueCustom(m)
 }

@@ -5,7 +5,9 @@ package selftelemetry
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/otel/attribute"
@@ -23,11 +25,30 @@ const (
 	ReportCustomMessage    = "custom_message"
 )
 
-// Telemetry records the extension's metrics.
+// sentKinds names the kinds of otelcol.opamp.reports_sent.
+var sentKinds = []struct {
+	kind opampclient.Kind
+	name string
+}{
+	{opampclient.KindAgentDescription, ReportAgentDescription},
+	{opampclient.KindHealth, ReportHealth},
+	{opampclient.KindEffectiveConfig, ReportEffectiveConfig},
+	{opampclient.KindAvailableComponents, "available_components"},
+	{opampclient.KindCustomCapabilities, "custom_capabilities"},
+	{opampclient.KindCustomMessage, ReportCustomMessage},
+	{opampclient.KindHeartbeat, "heartbeat"},
+}
+
+// Telemetry records the extension's metrics. Byte counts, which change on
+// every network write, are atomics read by the meter's callbacks.
 type Telemetry struct {
 	tb        *metadata.TelemetryBuilder
 	connected atomic.Bool
 	kinds     map[string]metric.AddOption
+	sentKinds map[opampclient.Kind]metric.AddOption
+
+	bytesSent, bytesReceived atomic.Int64
+	lastSent                 atomic.Int64 // unix seconds
 }
 
 var _ opampclient.Observer = (*Telemetry)(nil)
@@ -38,18 +59,30 @@ func New(set component.TelemetrySettings) (*Telemetry, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Telemetry{tb: tb, kinds: map[string]metric.AddOption{}}
+	t := &Telemetry{tb: tb, kinds: map[string]metric.AddOption{}, sentKinds: map[opampclient.Kind]metric.AddOption{}}
 	for _, k := range []string{ReportHealth, ReportEffectiveConfig, ReportAgentDescription, ReportCustomMessage} {
-		t.kinds[k] = metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", k)))
+		t.kinds[k] = kindOption(k)
 	}
-	err = tb.RegisterOpampConnectedCallback(func(_ context.Context, o metric.Int64Observer) error {
-		v := int64(0)
-		if t.connected.Load() {
-			v = 1
+	for _, k := range sentKinds {
+		t.sentKinds[k.kind] = kindOption(k.name)
+	}
+	observe := func(v func() int64) metric.Int64Callback {
+		return func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(v())
+			return nil
 		}
-		o.Observe(v)
-		return nil
-	})
+	}
+	err = errors.Join(
+		tb.RegisterOpampConnectedCallback(observe(func() int64 {
+			if t.connected.Load() {
+				return 1
+			}
+			return 0
+		})),
+		tb.RegisterOpampBytesSentCallback(observe(t.bytesSent.Load)),
+		tb.RegisterOpampBytesReceivedCallback(observe(t.bytesReceived.Load)),
+		tb.RegisterOpampLastMessageSentTimeCallback(observe(t.lastSent.Load)),
+	)
 	if err != nil {
 		tb.Shutdown()
 		return nil, err
@@ -75,6 +108,29 @@ func (t *Telemetry) ConnectFailed() {
 	t.tb.OpampConnectFailures.Add(context.Background(), 1)
 }
 
+// Dialed implements opampclient.Observer.
+func (t *Telemetry) Dialed() {
+	t.tb.OpampConnectionAttempts.Add(context.Background(), 1)
+}
+
+// MessageSent implements opampclient.Observer.
+func (t *Telemetry) MessageSent(kinds opampclient.Kind) {
+	t.lastSent.Store(time.Now().Unix())
+	ctx := context.Background()
+	t.tb.OpampMessagesSent.Add(ctx, 1)
+	for _, k := range sentKinds {
+		if kinds&k.kind != 0 {
+			t.tb.OpampReportsSent.Add(ctx, 1, t.sentKinds[k.kind])
+		}
+	}
+}
+
+// BytesSent implements opampclient.Observer.
+func (t *Telemetry) BytesSent(n int) { t.bytesSent.Add(int64(n)) }
+
+// BytesReceived implements opampclient.Observer.
+func (t *Telemetry) BytesReceived(n int) { t.bytesReceived.Add(int64(n)) }
+
 // MessageReceived implements opampclient.Observer.
 func (t *Telemetry) MessageReceived() {
 	t.tb.OpampMessagesReceived.Add(context.Background(), 1)
@@ -83,6 +139,10 @@ func (t *Telemetry) MessageReceived() {
 // ReportQueued counts a report of the given kind handed to the client.
 func (t *Telemetry) ReportQueued(kind string) {
 	t.tb.OpampReportsQueued.Add(context.Background(), 1, t.kinds[kind])
+}
+
+func kindOption(k string) metric.AddOption {
+	return metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", k)))
 }
 
 // Shutdown unregisters the gauge callback.

@@ -1,0 +1,244 @@
+package opampclient
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"github.com/open-telemetry/opamp-go/protobufs"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+)
+
+const (
+	// requestTimeout bounds one poll, answer included.
+	requestTimeout = time.Minute
+	// Unscheduled polls (a change to report, a server asking for more) run
+	// at once while tokens last: a burst of five, then one a second. A
+	// server that asks for the full state in every answer gets it once a
+	// second, not in a tight loop.
+	sendBurst = 5
+	sendRate  = time.Second
+)
+
+// errTooLarge: the server's answer exceeded the size limit.
+var errTooLarge = errors.New("message larger than the size limit")
+
+func (c *Client) httpClient() (*http.Client, *http.Transport, error) {
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           c.dialer.DialContext,
+		TLSClientConfig:       c.settings.TLS,
+		TLSHandshakeTimeout:   handshakeTimeout,
+		ResponseHeaderTimeout: requestTimeout,
+		MaxIdleConnsPerHost:   1,
+		// Keep the connection between polls: a new connection is news
+		// (see keepAliveWatch).
+		IdleConnTimeout: max(90*time.Second, 2*c.settings.PollingInterval),
+	}
+	if c.settings.ProxyURL != "" {
+		pu, err := url.Parse(c.settings.ProxyURL)
+		if err != nil {
+			return nil, nil, fmt.Errorf("proxy url: %w", err)
+		}
+		tr.Proxy = http.ProxyURL(pu)
+		tr.ProxyConnectHeader = c.settings.ProxyHeader
+	}
+	return &http.Client{Transport: tr, Timeout: requestTimeout}, tr, nil
+}
+
+// runHTTP polls: at once, then every polling interval, and sooner when
+// there is something to report (within the token budget). A failed poll
+// retries with backoff and leaves everything pending, and the next
+// successful one carries the full state.
+func (c *Client) runHTTP(ctx context.Context) {
+	defer close(c.done)
+	hc, tr, err := c.httpClient()
+	if err != nil {
+		c.logger.Error("Cannot connect to the OpAMP server", zap.Error(err))
+		<-c.stopping
+		return
+	}
+	defer tr.CloseIdleConnections()
+	c.loadEffectiveConfig(ctx)
+
+	tokens := newTokenBucket(sendBurst, sendRate)
+	var ka keepAliveWatch
+	failures := 0
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-c.stopping:
+			c.goodbyeHTTP(hc)
+			return
+		case <-timer.C:
+		case <-c.report.wake:
+			if failures > 0 {
+				continue // the retry carries it
+			}
+			if wait := tokens.take(); wait > 0 {
+				timer.Reset(wait) // never later than the poll: wait <= sendRate
+				continue
+			}
+		}
+		if !c.gate.wait(0) {
+			c.goodbyeHTTP(hc)
+			return
+		}
+		o := c.report.next(true)
+		answer, err := c.post(ctx, hc, o.msg, &ka)
+		if err != nil && !errors.Is(err, errTooLarge) {
+			if c.isStopping() {
+				c.goodbyeHTTP(hc)
+				return
+			}
+			failures++
+			c.state.onFailed(err)
+			c.report.markFull()
+			var se *StatusError
+			if errors.As(err, &se) && se.RetryAfter > 0 {
+				c.gate.hold(se.RetryAfter)
+			}
+			timer.Reset(backoff(failures))
+			continue
+		}
+		failures = 0
+		c.report.delivered(o)
+		c.settings.Observer.MessageSent(o.kinds)
+		if c.state.onConnect() {
+			c.onConnected()
+		}
+		if ka.replaced() {
+			// The server side may have failed over to a process that knows
+			// nothing of this agent.
+			c.logger.Debug("New connection to the OpAMP server; sending the full state")
+			c.report.markFull()
+		}
+		if err != nil {
+			c.refuseLarge()
+		} else {
+			c.process(ctx, answer)
+		}
+		timer.Reset(c.settings.PollingInterval)
+	}
+}
+
+// post sends one message and returns the server's answer.
+func (c *Client) post(ctx context.Context, hc *http.Client, m *protobufs.AgentToServer, ka *keepAliveWatch) (*protobufs.ServerToAgent, error) {
+	body, err := proto.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode message: %w", err)
+	}
+	header := c.headers()
+	if c.settings.Compression {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		_, _ = zw.Write(body) // writes to a bytes.Buffer do not fail
+		_ = zw.Close()
+		body = buf.Bytes()
+		header.Set("Content-Encoding", "gzip")
+	}
+	header.Set("Content-Type", "application/x-protobuf")
+	if ka != nil {
+		ctx = httptrace.WithClientTrace(ctx, ka.trace())
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.settings.URL, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header = header
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return nil, statusError(resp)
+	}
+	limit := int64(c.settings.MaxMessageSize)
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read answer: %w", err)
+	}
+	if int64(len(data)) > limit {
+		return nil, errTooLarge
+	}
+	answer := &protobufs.ServerToAgent{}
+	if err := proto.Unmarshal(data, answer); err != nil {
+		// Delivered, but the answer is unusable: log it, keep polling.
+		c.logger.Warn("Ignoring an answer from the OpAMP server that does not decode", zap.Error(err))
+		return &protobufs.ServerToAgent{}, nil
+	}
+	return answer, nil
+}
+
+// goodbyeHTTP posts a last message carrying AgentDisconnect, bounded by the
+// stop deadline, so the server can forget the agent at once.
+func (c *Client) goodbyeHTTP(hc *http.Client) {
+	ctx, cancel := context.WithDeadline(context.Background(), c.goodbyeDeadline())
+	defer cancel()
+	if _, err := c.post(ctx, hc, c.report.disconnect(), nil); err != nil {
+		c.logger.Debug("Could not send AgentDisconnect", zap.Error(err))
+		return
+	}
+	c.settings.Observer.MessageSent(0)
+}
+
+// keepAliveWatch notices when a kept-alive connection to the server is
+// replaced by a new one: behind a load balancer that is how a failover to
+// another server process looks. A server that closes every connection
+// never proves keep-alive and never triggers it.
+type keepAliveWatch struct {
+	reusedOnce atomic.Bool // the current run of connections was reused
+	fresh      atomic.Bool // the last request opened a new connection after reuse
+}
+
+func (k *keepAliveWatch) trace() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+		if info.Reused {
+			k.reusedOnce.Store(true)
+			return
+		}
+		if k.reusedOnce.Swap(false) {
+			k.fresh.Store(true)
+		}
+	}}
+}
+
+// replaced reports (once) that the last request used a new connection
+// where a kept-alive one had been.
+func (k *keepAliveWatch) replaced() bool { return k.fresh.Swap(false) }
+
+// tokenBucket paces unscheduled sends.
+type tokenBucket struct {
+	tokens float64
+	burst  float64
+	every  time.Duration
+	last   time.Time
+}
+
+func newTokenBucket(burst int, every time.Duration) *tokenBucket {
+	return &tokenBucket{tokens: float64(burst), burst: float64(burst), every: every, last: time.Now()}
+}
+
+// take spends a token and returns 0, or returns how long until one is due.
+func (b *tokenBucket) take() time.Duration {
+	now := time.Now()
+	b.tokens = min(b.burst, b.tokens+float64(now.Sub(b.last))/float64(b.every))
+	b.last = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return 0
+	}
+	return time.Duration((1 - b.tokens) * float64(b.every))
+}

@@ -1,0 +1,117 @@
+package opampclient
+
+import (
+	"context"
+	"time"
+
+	"github.com/open-telemetry/opamp-go/client/types"
+	"github.com/open-telemetry/opamp-go/protobufs"
+	"go.uber.org/zap"
+)
+
+// maxRetryAfter bounds how long a server's retry_after may hold the agent.
+const maxRetryAfter = time.Hour
+
+// process handles one message from the server, on the receiving goroutine.
+// Whatever it carries that the agent did not declare it can handle is
+// ignored with one debug line; nothing in it can stop the client.
+func (c *Client) process(ctx context.Context, msg *protobufs.ServerToAgent) {
+	c.settings.Observer.MessageReceived()
+	if len(msg.GetInstanceUid()) != 0 && len(msg.GetInstanceUid()) != 16 {
+		c.logger.Debug("Ignoring the instance_uid of a server message: not 16 bytes", zap.Int("length", len(msg.GetInstanceUid())))
+	}
+	if cmd := msg.GetCommand(); cmd != nil {
+		// A command message carries nothing else worth acting on (spec).
+		if !c.report.has(protobufs.AgentCapabilities_AgentCapabilities_AcceptsRestartCommand) {
+			c.logger.Debug("Ignoring a command: accepts_restart_command is off", zap.String("type", cmd.GetType().String()))
+			return
+		}
+		if h := c.settings.Handler.OnCommand; h != nil {
+			if err := h(ctx, cmd); err != nil {
+				c.logger.Warn("The server's command failed", zap.String("type", cmd.GetType().String()), zap.Error(err))
+			}
+		}
+		return
+	}
+
+	flags := msg.GetFlags()
+	if flags&uint64(protobufs.ServerToAgentFlags_ServerToAgentFlags_ReportFullState) != 0 {
+		c.report.markFull()
+	}
+	if flags&uint64(protobufs.ServerToAgentFlags_ServerToAgentFlags_ReportAvailableComponents) != 0 {
+		c.report.markComponentsFull()
+	}
+
+	data := &types.MessageData{}
+	if rc := msg.GetRemoteConfig(); rc != nil {
+		// This client never advertises AcceptsRemoteConfig.
+		c.logger.Debug("Ignoring a remote config: the agent does not accept remote configuration")
+	}
+	if msg.GetPackagesAvailable() != nil {
+		c.logger.Debug("Ignoring offered packages: the agent does not accept packages")
+	}
+	if cs := msg.GetConnectionSettings(); cs != nil {
+		c.onConnectionSettings(cs)
+	}
+	if id := msg.GetAgentIdentification(); id != nil {
+		if uid, ok := parseUID(id.GetNewInstanceUid()); ok {
+			c.report.setUID(uid)
+			data.AgentIdentification = id
+		} else {
+			c.logger.Debug("Ignoring a new instance uid: not 16 bytes, or all zero", zap.Int("length", len(id.GetNewInstanceUid())))
+		}
+	}
+	if cc := msg.GetCustomCapabilities(); cc != nil {
+		data.CustomCapabilities = cc
+	}
+	if cm := msg.GetCustomMessage(); cm != nil {
+		if c.report.hasCustomCapability(cm.GetCapability()) {
+			data.CustomMessage = cm
+		} else {
+			c.logger.Debug("Ignoring a custom message for a capability the agent does not advertise", zap.String("capability", cm.GetCapability()))
+		}
+	}
+	if h := c.settings.Handler.OnMessage; h != nil && (data.AgentIdentification != nil || data.CustomCapabilities != nil || data.CustomMessage != nil) {
+		h(ctx, data)
+	}
+	if er := msg.GetErrorResponse(); er != nil {
+		c.onServerError(er)
+	}
+}
+
+// parseUID accepts exactly 16 bytes, not all zero (the unset uid).
+func parseUID(b []byte) (types.InstanceUid, bool) {
+	if len(b) != 16 {
+		return types.InstanceUid{}, false
+	}
+	uid := types.InstanceUid(b)
+	return uid, uid != types.InstanceUid{}
+}
+
+// onConnectionSettings applies what this client understands of an offer:
+// the heartbeat interval, when the agent reports heartbeats.
+func (c *Client) onConnectionSettings(cs *protobufs.ConnectionSettingsOffers) {
+	secs := cs.GetOpamp().GetHeartbeatIntervalSeconds()
+	if secs == 0 || !c.report.has(protobufs.AgentCapabilities_AgentCapabilities_ReportsHeartbeat) {
+		return
+	}
+	d := time.Duration(min(secs, uint64(maxRetryAfter/time.Second))) * time.Second
+	if c.heartbeat.Swap(int64(d)) != int64(d) {
+		c.logger.Debug("The server set the heartbeat interval", zap.Duration("interval", d))
+		c.report.signal()
+	}
+}
+
+// onServerError logs an error response and honours UNAVAILABLE's retry_after.
+func (c *Client) onServerError(er *protobufs.ServerErrorResponse) {
+	retry := time.Duration(er.GetRetryInfo().GetRetryAfterNanoseconds())
+	if er.GetType() == protobufs.ServerErrorResponseType_ServerErrorResponseType_Unavailable && retry > 0 {
+		retry = min(retry, maxRetryAfter)
+		c.gate.hold(retry)
+		c.logger.Info("The OpAMP server is unavailable; holding off as it asked",
+			zap.Duration("retry_after", retry), zap.String("message", er.GetErrorMessage()))
+		return
+	}
+	c.logger.Warn("The OpAMP server answered with an error",
+		zap.String("type", er.GetType().String()), zap.String("message", er.GetErrorMessage()))
+}

@@ -1,0 +1,301 @@
+package opampclient
+
+import (
+	"sync"
+
+	"github.com/open-telemetry/opamp-go/client/types"
+	"github.com/open-telemetry/opamp-go/protobufs"
+	"google.golang.org/protobuf/proto"
+)
+
+// field is one piece of reported state. Each has a version bumped on every
+// change; a change is pending until a message carrying that version (or a
+// later one) was delivered, so a failed send loses nothing.
+type field int
+
+const (
+	fDescription field = iota
+	fHealth
+	fEffectiveConfig
+	fComponentsHash
+	fComponentsFull
+	fCustomCapabilities
+	fFullState
+	numFields
+)
+
+// Kind says what a sent message carried, for the extension's telemetry.
+type Kind uint8
+
+// Kinds of content, a bitmask.
+const (
+	KindAgentDescription Kind = 1 << iota
+	KindHealth
+	KindEffectiveConfig
+	KindAvailableComponents
+	KindCustomCapabilities
+	KindCustomMessage
+	// KindHeartbeat: the message carried none of the above.
+	KindHeartbeat
+)
+
+// reportState is everything the agent reports, and what of it the server
+// does not have yet. Safe for concurrent use.
+type reportState struct {
+	mu   sync.Mutex
+	caps protobufs.AgentCapabilities
+	uid  types.InstanceUid
+	seq  uint64
+
+	description *protobufs.AgentDescription
+	health      *protobufs.ComponentHealth
+	effective   *protobufs.EffectiveConfig
+	components  *protobufs.AvailableComponents
+	customCaps  *protobufs.CustomCapabilities
+
+	// version[f] counts changes of f; sent[f] is the version the server has.
+	version [numFields]uint64
+	sent    [numFields]uint64
+
+	custom     *protobufs.CustomMessage
+	customDone chan struct{}
+
+	// wake is signalled (never closed) when something becomes pending.
+	wake chan struct{}
+}
+
+func newReportState(uid types.InstanceUid, caps protobufs.AgentCapabilities) *reportState {
+	r := &reportState{uid: uid, caps: caps, wake: make(chan struct{}, 1)}
+	r.version[fFullState] = 1 // the first message of a client is a full state
+	return r
+}
+
+func (r *reportState) signal() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// bumpLocked marks f changed and wakes the sender.
+func (r *reportState) bumpLocked(f field) {
+	r.version[f]++
+	r.signal()
+}
+
+func (r *reportState) has(c protobufs.AgentCapabilities) bool { return r.caps&c != 0 }
+
+// replace sets *dst to a copy of v and marks f changed, unless v equals
+// what is there: repeating a value sends nothing. A nil v is ignored.
+func replace[T proto.Message](r *reportState, dst *T, v T, f field) {
+	if !v.ProtoReflect().IsValid() {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if proto.Equal(*dst, v) {
+		return
+	}
+	*dst = proto.Clone(v).(T)
+	r.bumpLocked(f)
+}
+
+func (r *reportState) setDescription(d *protobufs.AgentDescription) {
+	replace(r, &r.description, d, fDescription)
+}
+
+func (r *reportState) descriptionCopy() *protobufs.AgentDescription {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.description == nil {
+		return nil
+	}
+	return proto.Clone(r.description).(*protobufs.AgentDescription)
+}
+
+func (r *reportState) setHealth(h *protobufs.ComponentHealth) { replace(r, &r.health, h, fHealth) }
+
+func (r *reportState) setEffectiveConfig(ec *protobufs.EffectiveConfig) {
+	replace(r, &r.effective, ec, fEffectiveConfig)
+}
+
+func (r *reportState) hasEffectiveConfig() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.effective != nil
+}
+
+// setComponents records the available components; a change sends the hash,
+// and the server asks for the whole list if it does not know the hash.
+func (r *reportState) setComponents(ac *protobufs.AvailableComponents) {
+	replace(r, &r.components, ac, fComponentsHash)
+}
+
+func (r *reportState) setCustomCapabilities(cc *protobufs.CustomCapabilities) {
+	replace(r, &r.customCaps, cc, fCustomCapabilities)
+}
+
+// hasCustomCapability: a custom message from the server is delivered only
+// for a capability the agent advertises.
+func (r *reportState) hasCustomCapability(c string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, have := range r.customCaps.GetCapabilities() {
+		if have == c {
+			return true
+		}
+	}
+	return false
+}
+
+// queueCustom holds one custom message until it is delivered; the returned
+// channel closes then. A second one while the first waits is refused with
+// types.ErrCustomMessagePending and the first one's channel, as opamp-go's
+// client does, so callers written for it work unchanged.
+func (r *reportState) queueCustom(m *protobufs.CustomMessage) (chan struct{}, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.custom != nil {
+		return r.customDone, types.ErrCustomMessagePending
+	}
+	r.custom = m
+	r.customDone = make(chan struct{})
+	r.signal()
+	return r.customDone, nil
+}
+
+// markFull asks for the whole state in the next message: on every new
+// connection, when the server asks, and after a failed HTTP request.
+func (r *reportState) markFull() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.bumpLocked(fFullState)
+}
+
+// markComponentsFull: the server asked for the full list of components.
+func (r *reportState) markComponentsFull() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.bumpLocked(fComponentsFull)
+}
+
+func (r *reportState) setUID(uid types.InstanceUid) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.uid = uid
+}
+
+func (r *reportState) instanceUID() types.InstanceUid {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.uid
+}
+
+func (r *reportState) pendingLocked() bool {
+	if r.custom != nil {
+		return true
+	}
+	for f := range numFields {
+		if r.version[f] != r.sent[f] {
+			return true
+		}
+	}
+	return false
+}
+
+// outgoing is a built message and what to mark delivered once it is.
+type outgoing struct {
+	msg      *protobufs.AgentToServer
+	versions [numFields]uint64
+	custom   *protobufs.CustomMessage
+	kinds    Kind
+}
+
+// next builds the next message from what is pending. With heartbeat false
+// it returns nil when nothing is pending; with heartbeat true it always
+// returns a message (an HTTP poll, a WebSocket heartbeat).
+func (r *reportState) next(heartbeat bool) *outgoing {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !heartbeat && !r.pendingLocked() {
+		return nil
+	}
+	o := &outgoing{versions: r.version}
+	m := &protobufs.AgentToServer{
+		InstanceUid:  append([]byte(nil), r.uid[:]...),
+		SequenceNum:  r.nextSeqLocked(),
+		Capabilities: uint64(r.caps),
+	}
+	full := r.version[fFullState] != r.sent[fFullState]
+	changed := func(f field) bool { return full || r.version[f] != r.sent[f] }
+	if changed(fDescription) && r.description != nil {
+		m.AgentDescription = r.description
+		o.kinds |= KindAgentDescription
+	}
+	if changed(fHealth) && r.health != nil && r.has(protobufs.AgentCapabilities_AgentCapabilities_ReportsHealth) {
+		m.Health = r.health
+		o.kinds |= KindHealth
+	}
+	if changed(fEffectiveConfig) && r.effective != nil && r.has(protobufs.AgentCapabilities_AgentCapabilities_ReportsEffectiveConfig) {
+		m.EffectiveConfig = r.effective
+		o.kinds |= KindEffectiveConfig
+	}
+	if r.components != nil && r.has(protobufs.AgentCapabilities_AgentCapabilities_ReportsAvailableComponents) {
+		switch {
+		case r.version[fComponentsFull] != r.sent[fComponentsFull]:
+			m.AvailableComponents = r.components
+			o.kinds |= KindAvailableComponents
+		case changed(fComponentsHash):
+			m.AvailableComponents = &protobufs.AvailableComponents{Hash: r.components.GetHash()}
+			o.kinds |= KindAvailableComponents
+		}
+	}
+	if changed(fCustomCapabilities) && r.customCaps != nil {
+		m.CustomCapabilities = r.customCaps
+		o.kinds |= KindCustomCapabilities
+	}
+	if r.custom != nil {
+		m.CustomMessage = r.custom
+		o.custom = r.custom
+		o.kinds |= KindCustomMessage
+	}
+	if o.kinds == 0 {
+		o.kinds = KindHeartbeat
+	}
+	o.msg = m
+	return o
+}
+
+// nextSeqLocked numbers messages from 0, one more for each.
+func (r *reportState) nextSeqLocked() uint64 {
+	n := r.seq
+	r.seq++
+	return n
+}
+
+// delivered marks what o carried as known to the server: changes made
+// after o was built stay pending.
+func (r *reportState) delivered(o *outgoing) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for f := range numFields {
+		r.sent[f] = max(r.sent[f], o.versions[f])
+	}
+	if o.custom != nil && r.custom == o.custom {
+		r.custom = nil
+		close(r.customDone)
+		r.customDone = nil
+	}
+}
+
+// disconnect is the goodbye message.
+func (r *reportState) disconnect() *protobufs.AgentToServer {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return &protobufs.AgentToServer{
+		InstanceUid:     append([]byte(nil), r.uid[:]...),
+		SequenceNum:     r.nextSeqLocked(),
+		Capabilities:    uint64(r.caps),
+		AgentDisconnect: &protobufs.AgentDisconnect{},
+	}
+}

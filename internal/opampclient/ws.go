@@ -1,0 +1,274 @@
+package opampclient
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/open-telemetry/opamp-go/protobufs"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+)
+
+const (
+	handshakeTimeout = 30 * time.Second
+	// writeTimeout bounds one message write: a server that stops reading
+	// costs a reconnection, not a stuck sender.
+	writeTimeout = 30 * time.Second
+	// closeWait bounds the wait for the server's close frame on stop.
+	closeWait = time.Second
+)
+
+// wsWriteBuffers is shared by every connection of the process: an idle
+// connection holds no write buffer.
+var wsWriteBuffers = &sync.Pool{}
+
+// errHeader: the OpAMP WebSocket header, a varint, must be 0.
+var errHeader = errors.New("unsupported OpAMP WebSocket message header")
+
+func (c *Client) wsDialer() (*websocket.Dialer, error) {
+	d := &websocket.Dialer{
+		NetDialContext:    c.dialer.DialContext,
+		Proxy:             http.ProxyFromEnvironment,
+		TLSClientConfig:   c.settings.TLS,
+		HandshakeTimeout:  handshakeTimeout,
+		EnableCompression: c.settings.Compression,
+		ReadBufferSize:    1024,
+		WriteBufferSize:   1024,
+		WriteBufferPool:   wsWriteBuffers,
+	}
+	if c.settings.ProxyURL != "" {
+		pu, err := url.Parse(c.settings.ProxyURL)
+		if err != nil {
+			return nil, fmt.Errorf("proxy url: %w", err)
+		}
+		d.Proxy = http.ProxyURL(pu)
+		if len(c.settings.ProxyHeader) > 0 && pu.Scheme == "http" {
+			// gorilla's own tunnel sends no custom header: open it here,
+			// and let gorilla run TLS (for wss) over it.
+			d.Proxy = nil
+			header := c.settings.ProxyHeader
+			d.NetDialContext = func(ctx context.Context, _, addr string) (net.Conn, error) {
+				return c.dialer.connectVia(ctx, pu, header, addr)
+			}
+		}
+	}
+	// Keep the connection being dialled where Stop can cut it: gorilla
+	// reads the handshake answer without watching the context.
+	base := d.NetDialContext
+	d.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := base(ctx, network, addr)
+		if err == nil {
+			c.setConn(conn)
+		}
+		return conn, err
+	}
+	return d, nil
+}
+
+// runWS connects, serves the connection until it ends, and redials:
+// after a lost connection, first within the reconnect spread, then with
+// backoff; every attempt also waits out the server's retry_after.
+func (c *Client) runWS(ctx context.Context) {
+	defer close(c.done)
+	d, err := c.wsDialer()
+	if err != nil {
+		c.logger.Error("Cannot connect to the OpAMP server", zap.Error(err))
+		<-c.stopping
+		return
+	}
+	failures := 0
+	var wait time.Duration
+	first := true
+	for c.gate.wait(wait) {
+		cut := context.AfterFunc(ctx, c.closeConn) // Stop cancels ctx
+		conn, err := c.dialWS(ctx, d)
+		cut()
+		if err != nil {
+			if c.isStopping() {
+				return
+			}
+			failures++
+			c.state.onFailed(err)
+			var se *StatusError
+			if errors.As(err, &se) && se.RetryAfter > 0 {
+				c.gate.hold(se.RetryAfter)
+			}
+			wait = backoff(failures)
+			continue
+		}
+		failures = 0
+		c.state.onConnect()
+		c.onConnected()
+		if first {
+			c.loadEffectiveConfig(ctx)
+			first = false
+		}
+		err = c.serveWS(ctx, conn)
+		if c.isStopping() {
+			return
+		}
+		c.state.onLost(err)
+		wait = spread(c.settings.ReconnectSpread)
+	}
+}
+
+func (c *Client) dialWS(ctx context.Context, d *websocket.Dialer) (*websocket.Conn, error) {
+	conn, resp, err := d.DialContext(ctx, c.settings.URL, c.headers())
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
+	if err != nil {
+		if resp != nil && errors.Is(err, websocket.ErrBadHandshake) {
+			return nil, statusError(resp)
+		}
+		return nil, err
+	}
+	return conn, nil
+}
+
+// serveWS runs one connection: a reading goroutine hands server messages
+// to process; this goroutine writes what is pending and the heartbeats.
+func (c *Client) serveWS(ctx context.Context, conn *websocket.Conn) error {
+	c.setConn(conn)
+	defer c.setConn(nil)
+	readErr := make(chan error, 1)
+	go func() { readErr <- c.readWS(ctx, conn) }()
+	// finish closes the connection and returns why it ended: err, or what
+	// ended the reading.
+	finish := func(err error) error {
+		_ = conn.Close()
+		if rerr := <-readErr; err == nil {
+			err = rerr
+		}
+		return err
+	}
+
+	hb := time.NewTimer(time.Hour)
+	defer hb.Stop()
+	lastWrite := time.Now()
+	for {
+		if d := time.Duration(c.heartbeat.Load()); d > 0 {
+			hb.Reset(time.Until(lastWrite.Add(d)))
+		} else {
+			hb.Stop()
+		}
+		var o *outgoing
+		select {
+		case <-c.stopping:
+			c.goodbyeWS(conn, readErr)
+			return finish(nil)
+		case err := <-readErr:
+			readErr <- err // for finish
+			return finish(err)
+		case <-c.report.wake:
+			o = c.report.next(false)
+		case <-hb.C:
+			o = c.report.next(true)
+		}
+		if o == nil {
+			continue
+		}
+		if err := writeWS(conn, o.msg, time.Now().Add(writeTimeout)); err != nil {
+			return finish(err)
+		}
+		lastWrite = time.Now()
+		c.report.delivered(o)
+		c.settings.Observer.MessageSent(o.kinds)
+	}
+}
+
+// goodbyeWS sends AgentDisconnect and a close frame, and waits (bounded)
+// for the server's close frame, so the server forgets the agent at once.
+func (c *Client) goodbyeWS(conn *websocket.Conn, readErr chan error) {
+	deadline := c.goodbyeDeadline()
+	if err := writeWS(conn, c.report.disconnect(), deadline); err != nil {
+		c.logger.Debug("Could not send AgentDisconnect", zap.Error(err))
+		return
+	}
+	c.settings.Observer.MessageSent(0)
+	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+	if err := conn.WriteControl(websocket.CloseMessage, msg, deadline); err != nil {
+		return
+	}
+	t := time.NewTimer(min(closeWait, time.Until(deadline)))
+	defer t.Stop()
+	select {
+	case err := <-readErr:
+		readErr <- err
+	case <-t.C:
+	}
+}
+
+// writeWS writes one message: the OpAMP header (varint 0), then the
+// protobuf.
+func writeWS(conn *websocket.Conn, m *protobufs.AgentToServer, deadline time.Time) error {
+	data, err := proto.MarshalOptions{}.MarshalAppend([]byte{0}, m)
+	if err != nil {
+		return fmt.Errorf("encode message: %w", err)
+	}
+	if err := conn.SetWriteDeadline(deadline); err != nil {
+		return err
+	}
+	return conn.WriteMessage(websocket.BinaryMessage, data)
+}
+
+// readWS reads server messages until the connection ends. A message over
+// the size limit is refused and its rest discarded unread; a message that
+// does not decode is logged and skipped: neither ends the connection.
+func (c *Client) readWS(ctx context.Context, conn *websocket.Conn) error {
+	limit := int64(c.settings.MaxMessageSize) + binary.MaxVarintLen64
+	for {
+		mt, r, err := conn.NextReader()
+		if err != nil {
+			return err
+		}
+		if mt != websocket.BinaryMessage {
+			c.logger.Debug("Ignoring a non-binary WebSocket message from the OpAMP server")
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(r, limit+1))
+		if err != nil {
+			return err
+		}
+		if int64(len(data)) > limit {
+			c.refuseLarge()
+			continue
+		}
+		msg, err := decodeWS(data)
+		if err != nil {
+			c.logger.Warn("Ignoring a message from the OpAMP server that does not decode", zap.Error(err))
+			continue
+		}
+		c.process(ctx, msg)
+	}
+}
+
+func decodeWS(data []byte) (*protobufs.ServerToAgent, error) {
+	header, n := binary.Uvarint(data)
+	if n <= 0 {
+		return nil, errHeader
+	}
+	if header != 0 {
+		return nil, fmt.Errorf("%w %d", errHeader, header)
+	}
+	msg := &protobufs.ServerToAgent{}
+	if err := proto.Unmarshal(data[n:], msg); err != nil {
+		return nil, fmt.Errorf("decode ServerToAgent: %w", err)
+	}
+	return msg, nil
+}
+
+// refuseLarge logs a server message dropped for its size.
+func (c *Client) refuseLarge() {
+	c.logger.Warn("Refused a message from the OpAMP server larger than the size limit; it was discarded unread",
+		zap.Int("max_message_size", c.settings.MaxMessageSize))
+}
