@@ -95,6 +95,9 @@ type Settings struct {
 	Handler             Handler
 	// Observer receives the client's events (own telemetry); may be nil.
 	Observer Observer
+
+	// WebSocket keep-alive timing; the constants unless a test sets them.
+	keepAliveIdle, pongWait time.Duration
 }
 
 // Client is a started OpAMP client.
@@ -149,6 +152,9 @@ func Start(_ context.Context, s Settings) (*Client, error) {
 	}
 	if s.MaxMessageSize <= 0 {
 		s.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if s.keepAliveIdle <= 0 {
+		s.keepAliveIdle, s.pongWait = keepAliveIdle, pongWait
 	}
 	s.Capabilities |= protobufs.AgentCapabilities_AgentCapabilities_ReportsStatus
 	c := &Client{

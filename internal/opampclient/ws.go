@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -136,12 +137,19 @@ func (c *Client) dialWS(ctx context.Context, d *websocket.Dialer) (*websocket.Co
 }
 
 // serveWS runs one connection: a reading goroutine hands server messages
-// to process; this goroutine writes what is pending and the heartbeats.
+// to process; this goroutine writes what is pending, the heartbeats and
+// the keep-alive pings.
 func (c *Client) serveWS(ctx context.Context, conn *websocket.Conn) error {
 	c.setConn(conn)
 	defer c.setConn(nil)
+	var lastRead atomic.Int64 // unix nanoseconds of the last frame read
+	lastRead.Store(time.Now().UnixNano())
+	conn.SetPongHandler(func(string) error {
+		lastRead.Store(time.Now().UnixNano())
+		return nil
+	})
 	readErr := make(chan error, 1)
-	go func() { readErr <- c.readWS(ctx, conn) }()
+	go func() { readErr <- c.readWS(ctx, conn, &lastRead) }()
 	// finish closes the connection and returns why it ended: err, or what
 	// ended the reading.
 	finish := func(err error) error {
@@ -154,6 +162,8 @@ func (c *Client) serveWS(ctx context.Context, conn *websocket.Conn) error {
 
 	hb := time.NewTimer(time.Hour)
 	defer hb.Stop()
+	ka := newKeepAlive(&lastRead, c.settings.keepAliveIdle, c.settings.pongWait)
+	defer ka.timer.Stop()
 	lastWrite := time.Now()
 	for {
 		if d := time.Duration(c.heartbeat.Load()); d > 0 {
@@ -169,6 +179,11 @@ func (c *Client) serveWS(ctx context.Context, conn *websocket.Conn) error {
 		case err := <-readErr:
 			readErr <- err // for finish
 			return finish(err)
+		case <-ka.timer.C:
+			if err := ka.check(conn); err != nil {
+				return finish(err)
+			}
+			continue
 		case <-c.report.wake:
 			o = c.report.next(false)
 		case <-hb.C:
@@ -184,6 +199,48 @@ func (c *Client) serveWS(ctx context.Context, conn *websocket.Conn) error {
 		c.report.delivered(o)
 		c.settings.Observer.MessageSent(o.kinds)
 	}
+}
+
+// Keep-alive: after keepAliveIdle without a frame from the server, a ping;
+// without any frame within pongWait of it, the connection is dead. Pings
+// keep idle connections open through load balancers and notice a server
+// that vanished without closing the connection, at 6 bytes a ping.
+const (
+	keepAliveIdle = 30 * time.Second
+	pongWait      = 15 * time.Second
+)
+
+// errNoPong: the server answered nothing, not even a ping.
+var errNoPong = errors.New("the OpAMP server did not answer a ping")
+
+type keepAlive struct {
+	timer          *time.Timer
+	lastRead       *atomic.Int64
+	idle, pongWait time.Duration
+	pingAt         time.Time // zero when no ping is outstanding
+}
+
+func newKeepAlive(lastRead *atomic.Int64, idle, pongWait time.Duration) *keepAlive {
+	return &keepAlive{timer: time.NewTimer(idle), lastRead: lastRead, idle: idle, pongWait: pongWait}
+}
+
+func (k *keepAlive) check(conn *websocket.Conn) error {
+	last := time.Unix(0, k.lastRead.Load())
+	now := time.Now()
+	switch {
+	case !k.pingAt.IsZero() && last.Before(k.pingAt):
+		return errNoPong
+	case now.Sub(last) >= k.idle:
+		if err := conn.WriteControl(websocket.PingMessage, nil, now.Add(writeTimeout)); err != nil {
+			return err
+		}
+		k.pingAt = now
+		k.timer.Reset(k.pongWait)
+	default:
+		k.pingAt = time.Time{}
+		k.timer.Reset(k.idle - now.Sub(last))
+	}
+	return nil
 }
 
 // goodbyeWS sends AgentDisconnect and a close frame, and waits (bounded)
@@ -224,13 +281,14 @@ func writeWS(conn *websocket.Conn, m *protobufs.AgentToServer, deadline time.Tim
 // readWS reads server messages until the connection ends. A message over
 // the size limit is refused and its rest discarded unread; a message that
 // does not decode is logged and skipped: neither ends the connection.
-func (c *Client) readWS(ctx context.Context, conn *websocket.Conn) error {
+func (c *Client) readWS(ctx context.Context, conn *websocket.Conn, lastRead *atomic.Int64) error {
 	limit := int64(c.settings.MaxMessageSize) + binary.MaxVarintLen64
 	for {
 		mt, r, err := conn.NextReader()
 		if err != nil {
 			return err
 		}
+		lastRead.Store(time.Now().UnixNano())
 		if mt != websocket.BinaryMessage {
 			c.logger.Debug("Ignoring a non-binary WebSocket message from the OpAMP server")
 			continue
