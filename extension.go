@@ -156,7 +156,6 @@ func (a *opampAgent) Start(ctx context.Context, host component.Host) error {
 	cs.Capabilities = protobufs.AgentCapabilities_AgentCapabilities_ReportsStatus
 	cs.Observer = a.telemetry
 	cs.Handler = opampclient.Handler{
-		OnConnected:        a.onConnected,
 		OnMessage:          a.onMessage,
 		OnCommand:          a.onCommand,
 		GetEffectiveConfig: a.getEffectiveConfig,

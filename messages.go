@@ -19,7 +19,7 @@ import (
 // SIGHUP handler is installed just after the extensions are told Ready).
 const restartDelay = 250 * time.Millisecond
 
-// onMessage handles what the server sends beyond what opamp-go handles itself.
+// onMessage handles what the server sends beyond what the client handles itself.
 func (a *opampAgent) onMessage(_ context.Context, msg *types.MessageData) {
 	if id := msg.AgentIdentification; id != nil {
 		a.adoptInstanceUID(id.NewInstanceUid)
@@ -57,8 +57,8 @@ func (a *opampAgent) adoptInstanceUID(raw []byte) {
 }
 
 // sendDescription re-sends the client's description with service.instance.id
-// set to uid. The description lives only in the client (opamp-go keeps a
-// copy): a fleet of instances in one process must not pay for two.
+// set to uid. The description lives only in the client: a fleet of
+// instances in one process must not pay for two copies.
 func (a *opampAgent) sendDescription(client *opampclient.Client, uid uuid.UUID) {
 	a.telemetry.ReportQueued(selftelemetry.ReportAgentDescription)
 	if err := client.SetAgentDescription(agentdesc.WithInstanceUID(client.AgentDescription(), uid)); err != nil {
@@ -67,7 +67,7 @@ func (a *opampAgent) sendDescription(client *opampclient.Client, uid uuid.UUID) 
 }
 
 // onCommand runs a server command. Restart reloads the Collector (SIGHUP)
-// when accepts_restart_command is on; opamp-go only delivers commands the
+// when accepts_restart_command is on; the client only delivers commands the
 // agent advertised, but we check again rather than trust that.
 func (a *opampAgent) onCommand(_ context.Context, cmd *protobufs.ServerToAgentCommand) error {
 	if cmd.GetType() != protobufs.CommandType_CommandType_Restart {
@@ -89,7 +89,7 @@ func (a *opampAgent) onCommand(_ context.Context, cmd *protobufs.ServerToAgentCo
 	return nil
 }
 
-// scheduleRestart reloads the Collector shortly, off opamp-go's goroutine
+// scheduleRestart reloads the Collector shortly, off the client's goroutine
 // and after the Collector has left its start-up path.
 func (a *opampAgent) scheduleRestart() {
 	a.logger.Info("The OpAMP server asked for a restart; reloading the Collector")

@@ -58,6 +58,10 @@ func buildStartSettings(ctx context.Context, cfg *Config, host component.Host, l
 		}
 		st.HeaderFunc = hf
 	}
+	// Like contrib's (opamp-go's default), a WebSocket agent sends a
+	// heartbeat every 30 s: servers take it as a sign of life and load
+	// balancers as traffic. reports_heartbeat makes it configurable.
+	st.Heartbeat = defaultHeartbeatInterval
 	if cfg.Capabilities.ReportsHeartbeat {
 		st.Heartbeat = cfg.HeartbeatInterval
 	}

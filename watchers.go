@@ -48,18 +48,6 @@ func (a *opampAgent) NotReady() error {
 	return nil
 }
 
-// onConnected re-queues the health on every new connection: opamp-go's
-// first message on a connection carries description, effective config and
-// capabilities but not health, and a restarted server has lost it.
-func (a *opampAgent) onConnected() {
-	if client := a.client.Load(); client != nil {
-		a.registry.Attach(countingSender{Client: client, tel: a.telemetry}) // re-advertises the custom capabilities
-	}
-	if a.health != nil {
-		a.health.Resend()
-	}
-}
-
 func (a *opampAgent) sendHealth(h *protobufs.ComponentHealth) error {
 	client := a.client.Load()
 	if client == nil {
@@ -94,19 +82,18 @@ func (a *opampAgent) NotifyConfigSnapshot(ctx context.Context, snap extensioncap
 	return nil
 }
 
-// firstSnapshotWait bounds how long the first WebSocket message waits for
+// firstSnapshotWait bounds how long the first message waits for
 // the Collector's first config snapshot, which follows the extensions'
 // Start by milliseconds unless another extension starts slowly.
 const firstSnapshotWait = time.Second
 
-// getEffectiveConfig is opamp-go's callback. On WebSocket, opamp-go builds
-// its first message on the connection goroutine and overwrites the config
-// queued meanwhile with what this returned: so until the first snapshot
-// arrives it waits for it (bounded), which also puts the config into the
-// first message instead of a second one. Over HTTP the first message is
-// built inside Start, before any snapshot can exist: no wait there.
+// getEffectiveConfig is the client's source of the effective config. The
+// client asks before its first message, on its own goroutine, which
+// follows the extensions' Start by far less than the Collector's first
+// snapshot; so until that snapshot arrives this waits for it (bounded),
+// which puts the config into the first message instead of a second one.
 func (a *opampAgent) getEffectiveConfig(ctx context.Context) (*protobufs.EffectiveConfig, error) {
-	if a.cfg.Server.WS != nil && a.cfg.Capabilities.ReportsEffectiveConfig && !a.hasSnapshot() {
+	if a.cfg.Capabilities.ReportsEffectiveConfig && !a.hasSnapshot() {
 		t := time.NewTimer(firstSnapshotWait)
 		select {
 		case <-a.firstSnapshot:

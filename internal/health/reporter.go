@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/open-telemetry/opamp-go/protobufs"
@@ -37,8 +36,6 @@ type Reporter struct {
 	sink      Sink
 	now       func() time.Time // replaced in tests
 	wake      chan struct{}    // one slot: pending changes coalesce
-	// resend makes the next send go out even if the tree did not change.
-	resend atomic.Bool
 
 	mu           sync.Mutex
 	leaves       map[componentstatus.InstanceID]*leaf
@@ -162,14 +159,6 @@ func (r *Reporter) Shutdown(ctx context.Context) error {
 	}
 }
 
-// Resend sends the current tree again even if it did not change (a new
-// connection to a server that may have lost it). It goes through the one
-// sending goroutine, so it can never overtake a newer tree.
-func (r *Reporter) Resend() {
-	r.resend.Store(true)
-	r.signal()
-}
-
 // signal wakes the sender without ever blocking: if a wake-up is already
 // pending, it will pick up this change too.
 func (r *Reporter) signal() {
@@ -205,7 +194,7 @@ func (r *Reporter) run(ctx context.Context, done chan<- struct{}) {
 // returns the tree the Sink last accepted.
 func (r *Reporter) send(last *protobufs.ComponentHealth) *protobufs.ComponentHealth {
 	tree := r.Current()
-	if !r.resend.Swap(false) && last != nil && proto.Equal(tree, last) {
+	if last != nil && proto.Equal(tree, last) {
 		return last
 	}
 	if err := r.sink(tree); err != nil {

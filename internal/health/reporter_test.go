@@ -296,9 +296,9 @@ func TestZeroTimestampUsesClock(t *testing.T) {
 	assert.False(t, leaf.Healthy)
 }
 
-// TestResendSendsUnchangedTreeInOrder: Resend pushes the current tree again
-// through the single sender, so it never overtakes a newer tree.
-func TestResendSendsUnchangedTreeInOrder(t *testing.T) {
+// TestUnchangedTreeIsNotSentAgain: a wake-up with nothing changed sends
+// nothing; the client resends the full state itself on a new connection.
+func TestUnchangedTreeIsNotSentAgain(t *testing.T) {
 	var mu sync.Mutex
 	var sent []*protobufs.ComponentHealth
 	r := New(Settings{Sink: func(h *protobufs.ComponentHealth) error {
@@ -317,14 +317,7 @@ func TestResendSendsUnchangedTreeInOrder(t *testing.T) {
 	require.NoError(t, r.Ready())
 	require.Eventually(t, func() bool { return count() == 1 }, time.Second, time.Millisecond)
 
-	r.Resend()
-	require.Eventually(t, func() bool { return count() == 2 }, time.Second, time.Millisecond)
-	mu.Lock()
-	assert.True(t, proto.Equal(sent[0], sent[1]), "a resend carries the same tree")
-	mu.Unlock()
-
-	// Without Resend an unchanged tree is not sent again.
 	r.signal()
 	time.Sleep(50 * time.Millisecond)
-	assert.Equal(t, 2, count())
+	assert.Equal(t, 1, count())
 }

@@ -73,8 +73,9 @@ type Settings struct {
 	// HTTP.
 	Compression bool
 	InstanceUID types.InstanceUid
-	// Heartbeat is the WebSocket heartbeat interval when the capabilities
-	// include ReportsHeartbeat; zero sends none until the server sets one.
+	// Heartbeat is the WebSocket heartbeat interval (a message when nothing
+	// else was sent for that long); zero sends none. With ReportsHeartbeat
+	// the server's offered interval replaces it.
 	Heartbeat time.Duration
 	// PollingInterval is the HTTP polling interval (DefaultPollingInterval
 	// when zero).
@@ -168,9 +169,7 @@ func Start(_ context.Context, s Settings) (*Client, error) {
 		done:     make(chan struct{}),
 	}
 	c.gate.stop = c.stopping
-	if c.report.has(protobufs.AgentCapabilities_AgentCapabilities_ReportsHeartbeat) {
-		c.heartbeat.Store(int64(s.Heartbeat))
-	}
+	c.heartbeat.Store(int64(s.Heartbeat))
 	c.report.setDescription(s.Description)
 	if s.Health != nil {
 		c.report.setHealth(s.Health)
