@@ -18,6 +18,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,8 +26,6 @@ import (
 	"github.com/open-telemetry/opamp-go/client/types"
 	"github.com/open-telemetry/opamp-go/protobufs"
 	"go.uber.org/zap"
-
-	"github.com/opampext/opampextension/internal/transport"
 )
 
 // Defaults for settings left zero.
@@ -161,7 +160,7 @@ func Start(_ context.Context, s Settings) (*Client, error) {
 	c := &Client{
 		settings: s,
 		logger:   s.Logger,
-		state:    &connState{logger: s.Logger, endpoint: transport.Redacted(s.URL), observer: s.Observer},
+		state:    &connState{logger: s.Logger, endpoint: redacted(s.URL), observer: s.Observer},
 		report:   newReportState(s.InstanceUID, s.Capabilities),
 		dialer:   newDialer(s.Observer),
 		http:     s.HTTP,
@@ -210,6 +209,15 @@ func (c *Client) Stop(ctx context.Context) error {
 	c.closeConn()
 	<-c.done
 	return ctx.Err()
+}
+
+// redacted is the endpoint fit for a log line: userinfo hidden.
+func redacted(endpoint string) string {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }
 
 // goodbyeDeadline is when the goodbye must be over.
@@ -267,9 +275,12 @@ func (c *Client) loadEffectiveConfig(ctx context.Context) {
 	c.report.setEffectiveConfig(ec)
 }
 
-// onConnected runs once per new connection.
+// onConnected runs once per new connection. Over HTTP the full state is
+// already pending: from the start, or since the failed poll.
 func (c *Client) onConnected() {
-	c.report.markFull()
+	if !c.http {
+		c.report.markFull()
+	}
 	if h := c.settings.Handler.OnConnected; h != nil {
 		h()
 	}

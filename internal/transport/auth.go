@@ -12,13 +12,13 @@ import (
 	"go.uber.org/zap"
 )
 
-// authTimeout bounds one authenticator run: opamp-go gives HeaderFunc no
+// authTimeout bounds one authenticator run: the client's HeaderFunc gets no
 // context, and a hung token endpoint must not stall the connect loop forever.
 const authTimeout = 30 * time.Second
 
 var errNotForwarded = errors.New("the authenticator did not forward the request to its base transport")
 
-// NewAuthHeaderFunc returns a StartSettings.HeaderFunc that asks auth for
+// NewAuthHeaderFunc returns the client's HeaderFunc: it asks auth for
 // its headers on every call, so expiring or URL-signed credentials stay
 // fresh (per dial for WebSocket, per request for plain HTTP).
 //

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/open-telemetry/opamp-go/client"
 	"github.com/open-telemetry/opamp-go/client/types"
 	"github.com/open-telemetry/opamp-go/protobufs"
 	"github.com/open-telemetry/opamp-go/server"
@@ -19,12 +18,14 @@ import (
 	"go.opentelemetry.io/collector/config/configtls"
 	"go.uber.org/zap"
 
+	"github.com/opampext/opampextension/internal/opampclient"
 	"github.com/opampext/opampextension/internal/testcerts"
 )
 
-// TestWithOpAMPClient wires everything this package produces into a real
-// opamp-go WebSocket client and server: TLS (or none for ws://), static
-// headers and authenticator headers must all reach the server.
+// TestWithOpAMPClient wires everything this package produces into the
+// extension's WebSocket client and a real opamp-go server: TLS (or none
+// for ws://), static headers and authenticator headers must all reach the
+// server.
 func TestWithOpAMPClient(t *testing.T) {
 	certs := testcerts.New(t)
 	tests := []struct {
@@ -75,23 +76,23 @@ func TestWithOpAMPClient(t *testing.T) {
 			require.NoError(t, err)
 
 			connected := make(chan struct{}, 1)
-			c := client.NewWebSocket(nil)
-			require.NoError(t, c.SetAgentDescription(&protobufs.AgentDescription{
-				IdentifyingAttributes: []*protobufs.KeyValue{{Key: "service.name", Value: &protobufs.AnyValue{Value: &protobufs.AnyValue_StringValue{StringValue: "test"}}}},
-			}))
-			require.NoError(t, c.Start(context.Background(), types.StartSettings{
-				OpAMPServerURL: endpoint,
-				InstanceUid:    types.InstanceUid{1},
-				TLSConfig:      tlsConfig,
-				Header:         Headers(map[string]configopaque.String{"x-static": "kept"}),
-				HeaderFunc:     headerFunc,
-				Callbacks: types.Callbacks{OnConnect: func(context.Context) {
+			c, err := opampclient.Start(context.Background(), opampclient.Settings{
+				URL:         endpoint,
+				InstanceUID: types.InstanceUid{1},
+				TLS:         tlsConfig,
+				Header:      Headers(map[string]configopaque.String{"x-static": "kept"}),
+				HeaderFunc:  headerFunc,
+				Description: &protobufs.AgentDescription{
+					IdentifyingAttributes: []*protobufs.KeyValue{{Key: "service.name", Value: &protobufs.AnyValue{Value: &protobufs.AnyValue_StringValue{StringValue: "test"}}}},
+				},
+				Handler: opampclient.Handler{OnConnected: func() {
 					select {
 					case connected <- struct{}{}:
 					default:
 					}
 				}},
-			}))
+			})
+			require.NoError(t, err)
 			defer func() { assert.NoError(t, c.Stop(context.Background())) }()
 
 			select {

@@ -22,7 +22,10 @@ var (
 var proxySchemes = []string{ProxySchemeHTTP, ProxySchemeHTTPS, ProxySchemeSOCKS5}
 
 // ValidateProxyURL checks a proxy URL: an http, https or socks5 scheme and a
-// host (and, for socks5, a port, which gorilla/websocket does not default).
+// host, and for socks5 an explicit port. Both transports' SOCKS5 dialers
+// (golang.org/x/net/proxy under gorilla/websocket, and net/http) would
+// assume 1080; requiring the port keeps earlier validation results and
+// makes the config say where the proxy listens.
 // Credentials in the URL never appear in the error. Call it only when a
 // proxy is configured: an empty URL is an error.
 func ValidateProxyURL(proxyURL string) error {
@@ -37,18 +40,24 @@ func ValidateProxyURL(proxyURL string) error {
 }
 
 // ValidateProxy checks the proxy URL and headers, and rejects the
-// combinations that opamp-go v0.23.0 cannot honour:
+// combinations the client cannot honour:
 //
-//   - an https proxy with a ws:// or wss:// endpoint: gorilla/websocket
-//     knows no https proxy scheme, and with proxy headers opamp-go's dialer
-//     bypasses the proxy for ws:// and skips TLS to the server for wss://;
+//   - an https proxy with a ws:// or wss:// endpoint: the client's own
+//     CONNECT tunnel, which it needs to send proxy headers, speaks plain TCP
+//     to the proxy, and gorilla/websocket's tunnel, though it can reach an
+//     https proxy, drops the headers and verifies the proxy with the OpAMP
+//     server's TLS settings. Rather than a setting that half works, the
+//     WebSocket transport takes http and socks5 proxies (an http proxy's
+//     tunnel still carries wss end to end);
 //   - proxy headers with a socks5 proxy: SOCKS5 has no headers;
 //   - proxy headers with an http:// endpoint: net/http sends them only in a
-//     CONNECT request, which it uses for https:// endpoints only.
+//     CONNECT request (ProxyConnectHeader), which it uses for https://
+//     endpoints only.
 //
 // In the latter two cases basic credentials can go in the URL userinfo.
 // Note that with the plain-HTTP transport an https proxy is verified with
-// the server's TLS settings (its CA pool and client certificate).
+// the server's TLS settings (its CA pool and client certificate): net/http
+// has one TLS configuration for both.
 func ValidateProxy(endpoint, proxyURL string, headers map[string]configopaque.String) error {
 	if err := ValidateProxyURL(proxyURL); err != nil {
 		return fmt.Errorf("url: %w", err)

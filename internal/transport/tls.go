@@ -23,10 +23,11 @@ func ValidateEndpointTLS(endpoint string, cfg configtls.ClientConfig) error {
 	return plaintextTLSError(u.Scheme, cfg)
 }
 
-// LoadTLS returns the TLS configuration for StartSettings.TLSConfig.
+// LoadTLS returns the TLS configuration of the client's settings.
 //
-// For ws:// and http:// it returns nil whatever `insecure` says (a non-nil
-// value would make opamp-go dial wss), or the ValidateEndpointTLS error when
+// For ws:// and http:// it returns nil whatever `insecure` says (neither
+// scheme uses TLS, so there is nothing to load; `insecure: true`, which the
+// Supervisor writes, stays accepted), or the ValidateEndpointTLS error when
 // certificate material is configured. For wss:// and https:// it always loads
 // TLS through configtls, ignoring `insecure` because the scheme already asks
 // for TLS: the server is verified against the configured CA or the system

@@ -112,7 +112,7 @@ func startTLSServer(t *testing.T, cfg *tls.Config) string {
 	return srv.URL
 }
 
-// get performs one request with tlsConfig as opamp-go's HTTP client would.
+// get performs one request with tlsConfig as the extension's HTTP client does.
 func get(t *testing.T, url string, tlsConfig *tls.Config) error {
 	t.Helper()
 	tr := &http.Transport{TLSClientConfig: tlsConfig}
