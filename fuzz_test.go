@@ -72,7 +72,8 @@ const (
 )
 
 // FuzzServerMessage: whatever the server sends, decoded and filtered as
-// opamp-go does, the extension neither panics nor drifts: the instance uid
+// the client does (internal/opampclient's FuzzReceive covers that part),
+// the extension neither panics nor drifts: the instance uid
 // only changes to the valid uid the server assigned, the description
 // follows it, queues stay bounded and nothing restarts before Ready.
 func FuzzServerMessage(f *testing.F) {
@@ -111,13 +112,13 @@ func FuzzServerMessage(f *testing.F) {
 	})
 }
 
-// deliverLikeClient mirrors opamp-go v0.23.0's receivedProcessor: a command
-// (this agent accepts restarts) goes to onCommand and ends processing;
-// otherwise a new instance uid is passed on when it is non-zero (opamp-go
-// also requires 16 bytes; other lengths are passed here to exercise our own
-// check), a custom message only for a registered capability, and the
-// remote config although it is not accepted, to check it is ignored. It
-// returns the agent identification handed to onMessage, if any.
+// deliverLikeClient mirrors the client's receive.go: a command (this agent
+// accepts restarts) goes to onCommand and ends processing; otherwise a new
+// instance uid is passed on when it is non-zero (the client also requires
+// 16 bytes; other lengths are passed here to exercise our own check), a
+// custom message only for a registered capability, and the remote config
+// (which the client drops) to check it is ignored. It returns the agent
+// identification handed to onMessage, if any.
 func deliverLikeClient(t *testing.T, a *opampAgent, msg *protobufs.ServerToAgent, registered map[string]bool) *protobufs.AgentIdentification {
 	ctx := context.Background()
 	if msg.Command != nil {

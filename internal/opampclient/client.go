@@ -201,6 +201,7 @@ func (c *Client) Stop(ctx context.Context) error {
 		// deadline.
 		c.cancel()
 	})
+	defer c.state.onStopped()
 	select {
 	case <-c.done:
 		return nil

@@ -78,6 +78,10 @@ func (d *dialer) connectVia(ctx context.Context, proxy *url.URL, header http.Hea
 	if dl, has := ctx.Deadline(); has {
 		_ = conn.SetDeadline(dl)
 	}
+	// The exchange below does not watch ctx: when it ends (Stop), expire
+	// the deadline so a silent proxy cannot hold Stop up.
+	unwatch := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer unwatch()
 	h := header.Clone()
 	if h == nil {
 		h = http.Header{}
@@ -101,6 +105,9 @@ func (d *dialer) connectVia(ctx context.Context, proxy *url.URL, header http.Hea
 	}
 	if br.Buffered() > 0 {
 		return nil, errors.New("proxy CONNECT: the proxy sent data before the tunnel was used")
+	}
+	if !unwatch() {
+		return nil, fmt.Errorf("proxy CONNECT: %w", context.Cause(ctx))
 	}
 	_ = conn.SetDeadline(time.Time{})
 	ok = true

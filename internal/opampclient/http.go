@@ -75,6 +75,11 @@ func (c *Client) runHTTP(ctx context.Context) {
 	failures := 0
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	next := time.Now() // when the timer fires
+	schedule := func(d time.Duration) {
+		next = time.Now().Add(d)
+		timer.Reset(d)
+	}
 	for {
 		select {
 		case <-c.stopping:
@@ -86,7 +91,9 @@ func (c *Client) runHTTP(ctx context.Context) {
 				continue // the retry carries it
 			}
 			if wait := tokens.take(); wait > 0 {
-				timer.Reset(wait) // never later than the poll: wait <= sendRate
+				if time.Until(next) > wait {
+					schedule(wait) // sooner than the poll, never later
+				}
 				continue
 			}
 		}
@@ -108,7 +115,7 @@ func (c *Client) runHTTP(ctx context.Context) {
 			if errors.As(err, &se) && se.RetryAfter > 0 {
 				c.gate.hold(se.RetryAfter)
 			}
-			timer.Reset(backoff(failures))
+			schedule(backoff(failures))
 			continue
 		}
 		failures = 0
@@ -128,7 +135,7 @@ func (c *Client) runHTTP(ctx context.Context) {
 		} else {
 			c.process(ctx, answer)
 		}
-		timer.Reset(c.settings.PollingInterval)
+		schedule(c.settings.PollingInterval)
 	}
 }
 
@@ -173,13 +180,22 @@ func (c *Client) post(ctx context.Context, hc *http.Client, m *protobufs.AgentTo
 	if int64(len(data)) > limit {
 		return nil, errTooLarge
 	}
-	answer := &protobufs.ServerToAgent{}
-	if err := proto.Unmarshal(data, answer); err != nil {
+	answer, err := decodeHTTP(data)
+	if err != nil {
 		// Delivered, but the answer is unusable: log it, keep polling.
 		c.logger.Warn("Ignoring an answer from the OpAMP server that does not decode", zap.Error(err))
 		return &protobufs.ServerToAgent{}, nil
 	}
 	return answer, nil
+}
+
+// decodeHTTP decodes an answer: the protobuf alone, no header.
+func decodeHTTP(data []byte) (*protobufs.ServerToAgent, error) {
+	msg := &protobufs.ServerToAgent{}
+	if err := proto.Unmarshal(data, msg); err != nil {
+		return nil, fmt.Errorf("decode ServerToAgent: %w", err)
+	}
+	return msg, nil
 }
 
 // goodbyeHTTP posts a last message carrying AgentDisconnect, bounded by the

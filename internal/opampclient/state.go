@@ -87,6 +87,16 @@ func (s *connState) onLost(err error) {
 	s.logger.Debug("Lost the connection to the OpAMP server", zap.String("endpoint", s.endpoint), zap.Error(err))
 }
 
+// onStopped records the end of the client: no longer connected.
+func (s *connState) onStopped() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.connected {
+		s.connected = false
+		s.observer.Disconnected()
+	}
+}
+
 // onFailed records a failed attempt.
 func (s *connState) onFailed(err error) {
 	s.mu.Lock()
