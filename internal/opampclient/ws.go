@@ -106,21 +106,33 @@ func (c *Client) runWS(ctx context.Context) {
 			wait = backoff(failures)
 			continue
 		}
-		failures = 0
 		c.state.onConnect()
 		c.onConnected()
 		if first {
 			c.loadEffectiveConfig(ctx)
 			first = false
 		}
+		began := time.Now()
 		err = c.serveWS(ctx, conn)
 		if c.isStopping() {
 			return
 		}
 		c.state.onLost(err)
 		wait = spread(c.settings.ReconnectSpread)
+		if time.Since(began) < minStable {
+			// A server that accepts and drops at once gets backoff, not
+			// a redial loop.
+			failures++
+			wait = max(wait, backoff(failures))
+		} else {
+			failures = 0
+		}
 	}
 }
+
+// minStable is how long a connection must last for its loss to be a
+// reconnection rather than one more failed attempt.
+const minStable = 2 * time.Second
 
 func (c *Client) dialWS(ctx context.Context, d *websocket.Dialer) (*websocket.Conn, error) {
 	conn, resp, err := d.DialContext(ctx, c.settings.URL, c.headers())
