@@ -3,8 +3,10 @@
 package components // import "github.com/opampext/opampextension/internal/components"
 
 import (
+	"bytes"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/open-telemetry/opamp-go/protobufs"
 	"go.opentelemetry.io/collector/component"
@@ -58,12 +60,28 @@ func FromHost(host component.Host) (service.ModuleInfos, bool) {
 	return service.ModuleInfos{}, false
 }
 
+// last is the message Build made most recently. Every instance in a
+// process sees the same modules, so they share one read-only copy.
+var last atomic.Pointer[protobufs.AvailableComponents]
+
 // Build returns the full AvailableComponents message: all five kinds are
 // present even when empty, so a server can tell "none" from "not reported".
+// The message may be shared with other callers: it must not be modified.
 func Build(mi service.ModuleInfos) *protobufs.AvailableComponents {
+	hash := Hash(mi)
+	if l := last.Load(); l != nil && bytes.Equal(l.GetHash(), hash) {
+		return l // the hash covers everything the message holds
+	}
+	out := build(mi, hash)
+	last.Store(out)
+	return out
+}
+
+// build makes a new message for mi, whose hash is given.
+func build(mi service.ModuleInfos, hash []byte) *protobufs.AvailableComponents {
 	out := &protobufs.AvailableComponents{
 		Components: make(map[string]*protobufs.ComponentDetails, 5),
-		Hash:       Hash(mi),
+		Hash:       hash,
 	}
 	for _, k := range kinds(mi) {
 		sub := make(map[string]*protobufs.ComponentDetails, len(k.modules))

@@ -93,16 +93,28 @@ func TestBuildEmptyBuilderRefHasNoMetadata(t *testing.T) {
 }
 
 func TestBuildDeterministic(t *testing.T) {
-	first := Build(sample())
+	first := build(sample(), Hash(sample()))
 	firstWire, err := proto.MarshalOptions{Deterministic: true}.Marshal(first)
 	require.NoError(t, err)
 	for range 200 {
-		again := Build(sample())
+		again := build(sample(), Hash(sample()))
 		require.True(t, proto.Equal(first, again))
 		wire, err := proto.MarshalOptions{Deterministic: true}.Marshal(again)
 		require.NoError(t, err)
 		require.Equal(t, firstWire, wire)
 	}
+}
+
+// TestBuildShares: equal modules give the one shared message; other
+// modules a new one, equal to a fresh build.
+func TestBuildShares(t *testing.T) {
+	a := Build(sample())
+	assert.Same(t, a, Build(sample()))
+	other := service.ModuleInfos{Receiver: map[component.Type]service.ModuleInfo{ty("nop"): {BuilderRef: "x v1"}}}
+	b := Build(other)
+	assert.NotSame(t, a, b)
+	assert.True(t, proto.Equal(build(other, Hash(other)), b))
+	assert.True(t, proto.Equal(build(sample(), Hash(sample())), Build(sample())))
 }
 
 type moduleHost struct {

@@ -100,7 +100,9 @@ type Settings struct {
 	keepAliveIdle, pongWait time.Duration
 }
 
-// Client is a started OpAMP client.
+// Client is a started OpAMP client. It keeps the messages it is given
+// (settings and setters) without copying them: callers must not modify a
+// message after handing it over.
 type Client struct {
 	settings Settings
 	logger   *zap.Logger

@@ -85,8 +85,10 @@ func (r *reportState) bumpLocked(f field) {
 
 func (r *reportState) has(c protobufs.AgentCapabilities) bool { return r.caps&c != 0 }
 
-// replace sets *dst to a copy of v and marks f changed, unless v equals
-// what is there: repeating a value sends nothing. A nil v is ignored.
+// replace sets *dst to v and marks f changed, unless v equals what is
+// there: repeating a value sends nothing. A nil v is ignored. v is kept,
+// not copied (a fleet of instances must not pay twice): callers hand over
+// values they no longer modify.
 func replace[T proto.Message](r *reportState, dst *T, v T, f field) {
 	if !v.ProtoReflect().IsValid() {
 		return
@@ -96,7 +98,7 @@ func replace[T proto.Message](r *reportState, dst *T, v T, f field) {
 	if proto.Equal(*dst, v) {
 		return
 	}
-	*dst = proto.Clone(v).(T)
+	*dst = v
 	r.bumpLocked(f)
 }
 

@@ -89,6 +89,10 @@ func (c *Client) runWS(ctx context.Context) {
 	failures := 0
 	var wait time.Duration
 	first := true
+	// Once connected, every redial also waits within the reconnect spread:
+	// then a fleet's attempts stay under two per agent per spread however
+	// long the server stays away.
+	connected := false
 	for c.gate.wait(wait) {
 		cut := context.AfterFunc(ctx, c.closeConn) // Stop cancels ctx
 		conn, err := c.dialWS(ctx, d)
@@ -104,8 +108,12 @@ func (c *Client) runWS(ctx context.Context) {
 				c.gate.hold(se.RetryAfter)
 			}
 			wait = backoff(failures)
+			if connected {
+				wait += spread(c.settings.ReconnectSpread)
+			}
 			continue
 		}
+		connected = true
 		c.state.onConnect()
 		c.onConnected()
 		if first {
@@ -123,7 +131,7 @@ func (c *Client) runWS(ctx context.Context) {
 			// A server that accepts and drops at once gets backoff, not
 			// a redial loop.
 			failures++
-			wait = max(wait, backoff(failures))
+			wait += backoff(failures)
 		} else {
 			failures = 0
 		}

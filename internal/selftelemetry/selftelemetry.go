@@ -39,13 +39,30 @@ var sentKinds = []struct {
 	{opampclient.KindHeartbeat, "heartbeat"},
 }
 
+// The attribute options are built once per process: they are immutable,
+// and a process may run many instances.
+var (
+	queuedOptions = func() map[string]metric.AddOption {
+		m := map[string]metric.AddOption{}
+		for _, k := range []string{ReportHealth, ReportEffectiveConfig, ReportAgentDescription, ReportCustomMessage} {
+			m[k] = kindOption(k)
+		}
+		return m
+	}()
+	sentOptions = func() map[opampclient.Kind]metric.AddOption {
+		m := map[opampclient.Kind]metric.AddOption{}
+		for _, k := range sentKinds {
+			m[k.kind] = kindOption(k.name)
+		}
+		return m
+	}()
+)
+
 // Telemetry records the extension's metrics. Byte counts, which change on
 // every network write, are atomics read by the meter's callbacks.
 type Telemetry struct {
 	tb        *metadata.TelemetryBuilder
 	connected atomic.Bool
-	kinds     map[string]metric.AddOption
-	sentKinds map[opampclient.Kind]metric.AddOption
 
 	bytesSent, bytesReceived atomic.Int64
 	lastSent                 atomic.Int64 // unix seconds
@@ -59,13 +76,7 @@ func New(set component.TelemetrySettings) (*Telemetry, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Telemetry{tb: tb, kinds: map[string]metric.AddOption{}, sentKinds: map[opampclient.Kind]metric.AddOption{}}
-	for _, k := range []string{ReportHealth, ReportEffectiveConfig, ReportAgentDescription, ReportCustomMessage} {
-		t.kinds[k] = kindOption(k)
-	}
-	for _, k := range sentKinds {
-		t.sentKinds[k.kind] = kindOption(k.name)
-	}
+	t := &Telemetry{tb: tb}
 	observe := func(v func() int64) metric.Int64Callback {
 		return func(_ context.Context, o metric.Int64Observer) error {
 			o.Observe(v())
@@ -120,7 +131,7 @@ func (t *Telemetry) MessageSent(kinds opampclient.Kind) {
 	t.tb.OpampMessagesSent.Add(ctx, 1)
 	for _, k := range sentKinds {
 		if kinds&k.kind != 0 {
-			t.tb.OpampReportsSent.Add(ctx, 1, t.sentKinds[k.kind])
+			t.tb.OpampReportsSent.Add(ctx, 1, sentOptions[k.kind])
 		}
 	}
 }
@@ -138,7 +149,7 @@ func (t *Telemetry) MessageReceived() {
 
 // ReportQueued counts a report of the given kind handed to the client.
 func (t *Telemetry) ReportQueued(kind string) {
-	t.tb.OpampReportsQueued.Add(context.Background(), 1, t.kinds[kind])
+	t.tb.OpampReportsQueued.Add(context.Background(), 1, queuedOptions[kind])
 }
 
 func kindOption(k string) metric.AddOption {
