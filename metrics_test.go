@@ -53,6 +53,9 @@ func TestMetricsAreWired(t *testing.T) {
 				minDials = int64(len(srv.RequestHeaders()))
 			}
 
+			// Over HTTP the server has the poll before the client has the
+			// answer that makes it connected.
+			require.Eventually(t, func() bool { return agent.client.Load().Connected() }, waitTime, 10*time.Millisecond)
 			metadatatest.AssertEqualOpampConnected(t, tel, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
 			// The client counts a delivery after its write (ws) or the
 			// answer (http) returns, so the server may be a step ahead.
