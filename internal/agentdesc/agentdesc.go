@@ -52,7 +52,7 @@ type Input struct {
 
 // Build returns the AgentDescription. Both attribute lists are sorted by
 // key and free of duplicates, so equal inputs give equal messages and the
-// opamp-go client does not resend an unchanged description.
+// client does not resend an unchanged description.
 func Build(in Input) *protobufs.AgentDescription {
 	res := in.Resource
 	if res == (pcommon.Map{}) {

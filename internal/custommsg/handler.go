@@ -27,10 +27,11 @@ func (h *Handler) Message() <-chan *protobufs.CustomMessage {
 }
 
 // SendMessage sends a custom message for this capability to the server.
-// opamp-go holds one pending custom message at a time: when another is
-// still pending it returns types.ErrCustomMessagePending together with a
-// channel that closes once that message is sent, and both are passed
-// through so the caller can wait and retry.
+// The client holds one pending custom message at a time (as opamp-go's
+// does, which contrib's interface follows): when another is still pending
+// it returns types.ErrCustomMessagePending together with a channel that
+// closes once that message is sent, and both are passed through so the
+// caller can wait and retry.
 func (h *Handler) SendMessage(messageType string, message []byte) (chan struct{}, error) {
 	if limit := h.registry.maxSize; limit > 0 && len(message) > limit {
 		return nil, fmt.Errorf("custom capability %q: %w: %d bytes, limit %d", h.capability, ErrMessageTooLarge, len(message), limit)

@@ -14,7 +14,7 @@ import (
 	"go.uber.org/zap"
 )
 
-// Client is the part of the opamp-go client the registry needs. Keeping it
+// Client is the part of the OpAMP client the registry needs. Keeping it
 // this narrow lets tests use a fake and keeps the registry free of the
 // client's lifecycle.
 type Client interface {
@@ -82,7 +82,7 @@ func NewRegistry(logger *zap.Logger, opts ...Option) *Registry {
 
 // Attach makes c the client used to advertise capabilities and send
 // messages, and pushes the capabilities registered so far to it. It may be
-// called before the client is started: opamp-go then includes the list in
+// called before the client connects: the client then includes the list in
 // its first message.
 func (r *Registry) Attach(c Client) {
 	r.pushMu.Lock()
@@ -131,7 +131,7 @@ func (r *Registry) Register(capability string, opts ...opampcustommessages.Custo
 	r.handlers[capability] = append(r.handlers[capability], h)
 	r.mu.Unlock()
 
-	// Push before returning so that SendMessage works right away: opamp-go
+	// Push before returning so that SendMessage works right away: the client
 	// refuses messages for capabilities it has not been told about.
 	r.push()
 	return h, nil

@@ -13,8 +13,9 @@ import (
 // bad configured value from other failures without reading error text.
 var ErrInvalid = errors.New("invalid value")
 
-// ErrNil is returned (wrapping ErrInvalid) for the all-zero UID: opamp-go
-// refuses to start with it, so it is rejected while the config is validated.
+// ErrNil is returned (wrapping ErrInvalid) for the all-zero UID: it means
+// "unset" in OpAMP (the client ignores a server assigning it), so it is
+// rejected while the config is validated.
 var ErrNil = fmt.Errorf("%w: the all-zero UID is reserved", ErrInvalid)
 
 const (
