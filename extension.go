@@ -136,14 +136,13 @@ func (a *opampAgent) Start(ctx context.Context, host component.Host) error {
 	a.lifeMu.Lock()
 	defer a.lifeMu.Unlock()
 
-	st, err := buildStartSettings(ctx, a.cfg, host, a.logger)
+	cs, err := buildStartSettings(ctx, a.cfg, host, a.logger)
 	if err != nil {
 		return err
 	}
 	a.mu.Lock()
 	uid := a.uid
 	a.mu.Unlock()
-	cs := st
 	cs.InstanceUID = [16]byte(uid)
 	cs.Description = agentdesc.Build(agentdesc.Input{
 		InstanceUID:               uid,

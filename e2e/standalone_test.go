@@ -19,8 +19,17 @@ import (
 )
 
 // standaloneConfig is a Collector config whose opamp extension talks to
-// the server directly, over the transport block given.
+// the server directly, over the transport block given, with internal
+// metrics off.
 func standaloneConfig(transport string) string {
+	return collectorConfig(transport, `
+    metrics:
+      level: none`)
+}
+
+// collectorConfig is standaloneConfig with the given service.telemetry
+// block.
+func collectorConfig(transport, telemetry string) string {
 	return fmt.Sprintf(`
 receivers:
   nop:
@@ -36,10 +45,8 @@ service:
     traces:
       receivers: [nop]
       exporters: [nop]
-  telemetry:
-    metrics:
-      level: none
-`, transport)
+  telemetry:%s
+`, transport, telemetry)
 }
 
 // TestStandalone: the distro, run without a Supervisor, connects to the

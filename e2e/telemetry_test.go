@@ -27,23 +27,7 @@ func TestOwnMetrics(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "collector.yaml")
 	port := freePort(t)
-	writeFile(t, cfg, fmt.Sprintf(`
-receivers:
-  nop:
-exporters:
-  nop:
-extensions:
-  opamp:
-    server:
-      ws:
-        endpoint: %s
-service:
-  extensions: [opamp]
-  pipelines:
-    traces:
-      receivers: [nop]
-      exporters: [nop]
-  telemetry:
+	writeFile(t, cfg, collectorConfig("      ws:\n        endpoint: "+srv.WSURL(), fmt.Sprintf(`
     metrics:
       level: normal
       readers:
@@ -53,8 +37,7 @@ service:
                 host: 127.0.0.1
                 port: %d
                 without_units: true
-                without_type_suffix: true
-`, srv.WSURL(), port))
+                without_type_suffix: true`, port)))
 	col := startProcess(t, dir, "collector", distroBin(t), []string{"--config", cfg}, cfg)
 	srv.WaitAgent(t, readyTimeout, func(a *testserver.AgentState) bool { return a.Health.GetHealthy() })
 

@@ -110,7 +110,6 @@ type Client struct {
 	report   *reportState
 	dialer   *dialer
 	gate     gate
-	http     bool
 	// heartbeat is the current WebSocket heartbeat interval (nanoseconds).
 	heartbeat atomic.Int64
 
@@ -165,22 +164,17 @@ func Start(_ context.Context, s Settings) (*Client, error) {
 		state:    &connState{logger: s.Logger, endpoint: redacted(s.URL), observer: s.Observer},
 		report:   newReportState(s.InstanceUID, s.Capabilities),
 		dialer:   newDialer(s.Observer),
-		http:     s.HTTP,
 		stopping: make(chan struct{}),
 		done:     make(chan struct{}),
 	}
 	c.gate.stop = c.stopping
 	c.heartbeat.Store(int64(s.Heartbeat))
 	c.report.setDescription(s.Description)
-	if s.Health != nil {
-		c.report.setHealth(s.Health)
-	}
-	if s.AvailableComponents != nil {
-		c.report.setComponents(s.AvailableComponents)
-	}
+	c.report.setHealth(s.Health)                  // nil: not reported
+	c.report.setComponents(s.AvailableComponents) // nil: not reported
 	ctx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
-	if c.http {
+	if s.HTTP {
 		go c.runHTTP(ctx)
 	} else {
 		go c.runWS(ctx)
@@ -278,12 +272,8 @@ func (c *Client) loadEffectiveConfig(ctx context.Context) {
 	c.report.setEffectiveConfig(ec)
 }
 
-// onConnected runs once per new connection. Over HTTP the full state is
-// already pending: from the start, or since the failed poll.
+// onConnected runs once per new connection.
 func (c *Client) onConnected() {
-	if !c.http {
-		c.report.markFull()
-	}
 	if h := c.settings.Handler.OnConnected; h != nil {
 		h()
 	}

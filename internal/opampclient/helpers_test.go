@@ -73,6 +73,26 @@ func (o *recObserver) stats() obsStats {
 	return out
 }
 
+// stamps records when something happened, safe for concurrent use.
+type stamps struct {
+	mu sync.Mutex
+	at []time.Time
+}
+
+// add records now and returns how many times have been recorded.
+func (s *stamps) add() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.at = append(s.at, time.Now())
+	return len(s.at)
+}
+
+func (s *stamps) times() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Time(nil), s.at...)
+}
+
 // handlerLog records what the client hands to its Handler.
 type handlerLog struct {
 	mu        sync.Mutex

@@ -29,10 +29,7 @@ const (
 	sendRate  = time.Second
 )
 
-// errTooLarge: the server's answer exceeded the size limit.
-var errTooLarge = errors.New("message larger than the size limit")
-
-func (c *Client) httpClient() (*http.Client, *http.Transport, error) {
+func (c *Client) httpClient() (*http.Client, error) {
 	tr := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           c.dialer.DialContext,
@@ -47,12 +44,12 @@ func (c *Client) httpClient() (*http.Client, *http.Transport, error) {
 	if c.settings.ProxyURL != "" {
 		pu, err := url.Parse(c.settings.ProxyURL)
 		if err != nil {
-			return nil, nil, fmt.Errorf("proxy url: %w", err)
+			return nil, fmt.Errorf("proxy url: %w", err)
 		}
 		tr.Proxy = http.ProxyURL(pu)
 		tr.ProxyConnectHeader = c.settings.ProxyHeader
 	}
-	return &http.Client{Transport: tr, Timeout: requestTimeout}, tr, nil
+	return &http.Client{Transport: tr, Timeout: requestTimeout}, nil
 }
 
 // runHTTP polls: at once, then every polling interval, and sooner when
@@ -61,13 +58,13 @@ func (c *Client) httpClient() (*http.Client, *http.Transport, error) {
 // successful one carries the full state.
 func (c *Client) runHTTP(ctx context.Context) {
 	defer close(c.done)
-	hc, tr, err := c.httpClient()
+	hc, err := c.httpClient()
 	if err != nil {
 		c.logger.Error("Cannot connect to the OpAMP server", zap.Error(err))
 		<-c.stopping
 		return
 	}
-	defer tr.CloseIdleConnections()
+	defer hc.CloseIdleConnections()
 	c.loadEffectiveConfig(ctx)
 
 	tokens := newTokenBucket(sendBurst, sendRate)
@@ -103,7 +100,7 @@ func (c *Client) runHTTP(ctx context.Context) {
 		}
 		o := c.report.next(true)
 		answer, err := c.post(ctx, hc, o.msg, &ka)
-		if err != nil && !errors.Is(err, errTooLarge) {
+		if err != nil {
 			if c.isStopping() {
 				c.goodbyeHTTP(hc)
 				return
@@ -130,11 +127,7 @@ func (c *Client) runHTTP(ctx context.Context) {
 			c.logger.Debug("New connection to the OpAMP server; sending the full state")
 			c.report.markFull()
 		}
-		if err != nil {
-			c.refuseLarge()
-		} else {
-			c.process(ctx, answer)
-		}
+		c.process(ctx, answer)
 		schedule(c.settings.PollingInterval)
 	}
 }
@@ -177,12 +170,14 @@ func (c *Client) post(ctx context.Context, hc *http.Client, m *protobufs.AgentTo
 	if err != nil {
 		return nil, fmt.Errorf("read answer: %w", err)
 	}
+	// An answer too large or that does not decode is logged and replaced
+	// by an empty one: the request was delivered, polling goes on.
 	if int64(len(data)) > limit {
-		return nil, errTooLarge
+		c.refuseLarge()
+		return &protobufs.ServerToAgent{}, nil
 	}
 	answer, err := decodeHTTP(data)
 	if err != nil {
-		// Delivered, but the answer is unusable: log it, keep polling.
 		c.logger.Warn("Ignoring an answer from the OpAMP server that does not decode", zap.Error(err))
 		return &protobufs.ServerToAgent{}, nil
 	}

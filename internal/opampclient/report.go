@@ -223,11 +223,7 @@ func (r *reportState) next(heartbeat bool) *outgoing {
 		return nil
 	}
 	o := &outgoing{versions: r.version}
-	m := &protobufs.AgentToServer{
-		InstanceUid:  append([]byte(nil), r.uid[:]...),
-		SequenceNum:  r.nextSeqLocked(),
-		Capabilities: uint64(r.caps),
-	}
+	m := r.headerLocked()
 	full := r.version[fFullState] != r.sent[fFullState]
 	changed := func(f field) bool { return full || r.version[f] != r.sent[f] }
 	if changed(fDescription) && r.description != nil {
@@ -268,11 +264,16 @@ func (r *reportState) next(heartbeat bool) *outgoing {
 	return o
 }
 
-// nextSeqLocked numbers messages from 0, one more for each.
-func (r *reportState) nextSeqLocked() uint64 {
-	n := r.seq
+// headerLocked starts a message with what every message carries: the
+// instance uid, the next sequence number (from 0) and the capabilities.
+func (r *reportState) headerLocked() *protobufs.AgentToServer {
+	m := &protobufs.AgentToServer{
+		InstanceUid:  append([]byte(nil), r.uid[:]...),
+		SequenceNum:  r.seq,
+		Capabilities: uint64(r.caps),
+	}
 	r.seq++
-	return n
+	return m
 }
 
 // delivered marks what o carried as known to the server: changes made
@@ -294,10 +295,7 @@ func (r *reportState) delivered(o *outgoing) {
 func (r *reportState) disconnect() *protobufs.AgentToServer {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return &protobufs.AgentToServer{
-		InstanceUid:     append([]byte(nil), r.uid[:]...),
-		SequenceNum:     r.nextSeqLocked(),
-		Capabilities:    uint64(r.caps),
-		AgentDisconnect: &protobufs.AgentDisconnect{},
-	}
+	m := r.headerLocked()
+	m.AgentDisconnect = &protobufs.AgentDisconnect{}
+	return m
 }

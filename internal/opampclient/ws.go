@@ -115,6 +115,7 @@ func (c *Client) runWS(ctx context.Context) {
 		}
 		connected = true
 		c.state.onConnect()
+		c.report.markFull() // HTTP needs none: its first message and every retry are full
 		c.onConnected()
 		if first {
 			c.loadEffectiveConfig(ctx)

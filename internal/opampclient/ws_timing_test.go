@@ -94,15 +94,12 @@ func TestWSHeartbeatOffer(t *testing.T) {
 	}
 }
 
-// deafServer completes WebSocket handshakes and then never reads: pings go
-// unanswered, as with a server that hangs or a path that silently broke.
-type deafServer struct {
-	mu       sync.Mutex
-	upgrades []time.Time
-}
-
-func startDeafServer(t *testing.T) (*deafServer, string) {
-	d := &deafServer{}
+// startUpgradeServer completes WebSocket handshakes and stamps each; then
+// it either holds the connection and never reads (hold: pings go
+// unanswered, as with a server that hangs or a path that silently broke)
+// or closes it at once.
+func startUpgradeServer(t *testing.T, hold bool) (*stamps, string) {
+	upgrades := &stamps{}
 	quit := make(chan struct{})
 	var handlers sync.WaitGroup
 	upgrader := websocket.Upgrader{}
@@ -114,23 +111,17 @@ func startDeafServer(t *testing.T) (*deafServer, string) {
 			return
 		}
 		defer func() { _ = conn.Close() }()
-		d.mu.Lock()
-		d.upgrades = append(d.upgrades, time.Now())
-		d.mu.Unlock()
-		<-quit
+		upgrades.add()
+		if hold {
+			<-quit
+		}
 	}))
 	t.Cleanup(func() {
 		close(quit)
 		hs.Close()
 		handlers.Wait()
 	})
-	return d, wsURL(hs.Listener.Addr().String())
-}
-
-func (d *deafServer) times() []time.Time {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return append([]time.Time(nil), d.upgrades...)
+	return upgrades, wsURL(hs.Listener.Addr().String())
 }
 
 // TestWSKeepAlive: with the keep-alive shortened to 100 ms + 100 ms, a
@@ -154,7 +145,7 @@ func TestWSKeepAlive(t *testing.T) {
 	})
 	t.Run("server stops answering", func(t *testing.T) {
 		t.Parallel()
-		deaf, url := startDeafServer(t)
+		deaf, url := startUpgradeServer(t, true)
 		h := newHarness(url)
 		shorten(h)
 		h.start(t)
@@ -178,8 +169,7 @@ func TestWSKeepAlive(t *testing.T) {
 // refusingServer is opamp-go's server refusing the first upgrade with a
 // status and Retry-After, and accepting the later ones.
 type refusingServer struct {
-	mu       sync.Mutex
-	attempts []time.Time
+	attempts stamps
 	messages atomic.Int64
 	url      string
 }
@@ -188,11 +178,7 @@ func startRefusingServer(t *testing.T, status int, retryAfter string) *refusingS
 	rs := &refusingServer{}
 	srv := server.New(nil)
 	onConnecting := func(*http.Request) servertypes.ConnectionResponse {
-		rs.mu.Lock()
-		rs.attempts = append(rs.attempts, time.Now())
-		first := len(rs.attempts) == 1
-		rs.mu.Unlock()
-		if first {
+		if rs.attempts.add() == 1 {
 			return servertypes.ConnectionResponse{HTTPStatusCode: status, HTTPResponseHeader: map[string]string{"Retry-After": retryAfter}}
 		}
 		return servertypes.ConnectionResponse{Accept: true, ConnectionCallbacks: servertypes.ConnectionCallbacks{
@@ -218,12 +204,6 @@ func startRefusingServer(t *testing.T, status int, retryAfter string) *refusingS
 	return rs
 }
 
-func (rs *refusingServer) times() []time.Time {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	return append([]time.Time(nil), rs.attempts...)
-}
-
 // TestWSRetryAfterHoldsNextAttempt: a refused upgrade's Retry-After (2 s,
 // longer than the first backoff of at most 1 s) holds the next attempt.
 func TestWSRetryAfterHoldsNextAttempt(t *testing.T) {
@@ -235,7 +215,7 @@ func TestWSRetryAfterHoldsNextAttempt(t *testing.T) {
 			h := newHarness(rs.url)
 			h.start(t)
 			require.Eventually(t, func() bool { return rs.messages.Load() > 0 }, waitFor, tick)
-			at := rs.times()
+			at := rs.attempts.times()
 			require.Len(t, at, 2)
 			assert.GreaterOrEqual(t, at[1].Sub(at[0]), 1900*time.Millisecond)
 			assert.Len(t, h.logs.FilterMessageSnippet("Cannot reach the OpAMP server").All(), 1)
