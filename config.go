@@ -53,6 +53,13 @@ type Config struct {
 	// true; a server's offer replaces it. Zero disables heartbeats.
 	HeartbeatInterval time.Duration `mapstructure:"heartbeat_interval"`
 
+	// ReportsRawConfig also sends the configuration as written (${env:X}
+	// references left as they are, secrets redacted) under the config-map
+	// key "raw", beside the effective config under "". It is contrib's key
+	// (contrib PR #49692) with contrib's meaning; it needs
+	// capabilities.reports_effective_config.
+	ReportsRawConfig bool `mapstructure:"reports_raw_config"`
+
 	// EffectiveConfig holds opt-in extras of the effective config report.
 	EffectiveConfig EffectiveConfigSettings `mapstructure:"effective_config"`
 
@@ -127,8 +134,9 @@ type AgentDescription struct {
 
 // EffectiveConfigSettings are opt-in extras of the effective config report.
 type EffectiveConfigSettings struct {
-	// IncludeUnexpanded also sends the configuration as written (with
-	// ${env:X} references, secrets redacted) under the key "unexpanded".
+	// IncludeUnexpanded is this extension's older name for
+	// reports_raw_config, kept as an alias: either one turns the raw
+	// report on.
 	IncludeUnexpanded bool `mapstructure:"include_unexpanded"`
 }
 
@@ -246,6 +254,12 @@ func (s *ServerSettings) validate(path string, schemes ...string) []error {
 	return errs
 }
 
+// reportsRawConfig tells whether the raw config goes out beside the
+// effective one: reports_raw_config or its alias.
+func (c *Config) reportsRawConfig() bool {
+	return c.ReportsRawConfig || c.EffectiveConfig.IncludeUnexpanded
+}
+
 // serverSettings returns the chosen transport's shared settings.
 func (c *Config) serverSettings() *ServerSettings {
 	if c.Server.WS != nil {
@@ -269,6 +283,7 @@ func createDefaultConfig() component.Config {
 			ReportsEffectiveConfig:     true,
 			ReportsHealth:              true,
 			ReportsAvailableComponents: true,
+			ReportsHeartbeat:           heartbeatNegotiationGate.IsEnabled(),
 		},
 		PPIDPollInterval:  defaultPPIDPollInterval,
 		HeartbeatInterval: defaultHeartbeatInterval,

@@ -89,6 +89,7 @@ func TestLoadValidConfigs(t *testing.T) {
 		assert.True(t, cfg.AgentDescription.IncludeResourceAttributes)
 		assert.Equal(t, int32(77), cfg.PPID)
 		assert.Equal(t, 2*time.Second, cfg.PPIDPollInterval)
+		assert.True(t, cfg.ReportsRawConfig)
 		assert.True(t, cfg.EffectiveConfig.IncludeUnexpanded)
 		assert.Equal(t, 65536, cfg.CustomMessages.MaxMessageSize)
 	})

@@ -226,23 +226,30 @@ func TestEffectiveConfigOptOut(t *testing.T) {
 	assert.False(t, st.HasCapability(protobufs.AgentCapabilities_AgentCapabilities_ReportsEffectiveConfig))
 }
 
-// TestUnexpandedConfigOptIn: the raw config travels under its own key,
-// redacted too.
-func TestUnexpandedConfigOptIn(t *testing.T) {
-	srv := testserver.Start(t)
-	cfg := wsConfig(srv.WSURL())
-	cfg.EffectiveConfig.IncludeUnexpanded = true
-	agent := newAgent(t, cfg)
-	require.NoError(t, agent.Start(context.Background(), newTestHost()))
-	defer shutdown(t, agent)
-	require.NoError(t, agent.NotifyConfigSnapshot(context.Background(), snapshot(t, secretConfig)))
-	st := srv.WaitAgent(t, waitTime, func(a *testserver.AgentState) bool {
-		return len(a.EffectiveConfig.GetConfigMap().GetConfigMap()) == 2
-	})
-	raw := string(st.EffectiveConfig.GetConfigMap().GetConfigMap()["unexpanded"].GetBody())
-	assert.Contains(t, raw, "collector.example.com")
-	for _, s := range secrets {
-		assert.False(t, strings.Contains(raw, s), "secret %q in the unexpanded config", s)
+// TestRawConfigOptIn: the raw config travels under contrib's key "raw",
+// redacted too, whether asked for by contrib's key or by our alias.
+func TestRawConfigOptIn(t *testing.T) {
+	for name, enable := range map[string]func(*Config){
+		"reports_raw_config":                  func(c *Config) { c.ReportsRawConfig = true },
+		"effective_config.include_unexpanded": func(c *Config) { c.EffectiveConfig.IncludeUnexpanded = true },
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := testserver.Start(t)
+			cfg := wsConfig(srv.WSURL())
+			enable(cfg)
+			agent := newAgent(t, cfg)
+			require.NoError(t, agent.Start(context.Background(), newTestHost()))
+			defer shutdown(t, agent)
+			require.NoError(t, agent.NotifyConfigSnapshot(context.Background(), snapshot(t, secretConfig)))
+			st := srv.WaitAgent(t, waitTime, func(a *testserver.AgentState) bool {
+				return len(a.EffectiveConfig.GetConfigMap().GetConfigMap()) == 2
+			})
+			raw := string(st.EffectiveConfig.GetConfigMap().GetConfigMap()["raw"].GetBody())
+			assert.Contains(t, raw, "collector.example.com")
+			for _, s := range secrets {
+				assert.False(t, strings.Contains(raw, s), "secret %q in the raw config", s)
+			}
+		})
 	}
 }
 

@@ -262,7 +262,7 @@ func TestRedactionCorpus(t *testing.T) {
 				return len(a.EffectiveConfig.GetConfigMap().GetConfigMap()) == 2
 			})
 			files := st.EffectiveConfig.GetConfigMap().GetConfigMap()
-			eff, unexp := string(files[""].GetBody()), string(files["unexpanded"].GetBody())
+			eff, unexp := string(files[""].GetBody()), string(files["raw"].GetBody())
 			var wire []byte
 			for _, m := range st.Messages {
 				b, err := proto.Marshal(m)

@@ -64,7 +64,7 @@ func (a *opampAgent) NotifyConfigSnapshot(ctx context.Context, snap extensioncap
 	if !a.cfg.Capabilities.ReportsEffectiveConfig {
 		return nil
 	}
-	ec, err := effectiveconfig.Build(snap.Effective(), snap.Unexpanded(), a.cfg.EffectiveConfig.IncludeUnexpanded)
+	ec, err := effectiveconfig.Build(snap.Effective(), snap.Unexpanded(), a.cfg.reportsRawConfig())
 	if err != nil {
 		a.logger.Warn("Cannot render the effective configuration; the server keeps the last one", zap.Error(err))
 		return nil

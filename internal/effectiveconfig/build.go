@@ -15,8 +15,9 @@ const (
 	// configuration. The OpAMP Supervisor relays only this key.
 	EffectiveConfigKey = ""
 	// UnexpandedConfigKey is the config map key of the configuration as
-	// written, with ${...} references left unexpanded.
-	UnexpandedConfigKey = "unexpanded"
+	// written, with ${...} references left unexpanded: "raw", the key
+	// contrib's extension uses for it.
+	UnexpandedConfigKey = "raw"
 	// ContentTypeYAML is the content type of both entries.
 	ContentTypeYAML = "text/yaml"
 )
