@@ -7,9 +7,9 @@ GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT         := $(TOOLS_BIN)/golangci-lint
 MDATAGEN              := $(TOOLS_BIN)/mdatagen
 
-.PHONY: all test vet fmt-check lint generate tools clean distro run e2e bench bench-smoke fuzz
+.PHONY: all test vet fmt-check lint generate tools clean distro run e2e bench bench-smoke fuzz supervisor-suite
 
-OCB_VERSION := v0.164.0
+OCB_VERSION := v0.165.0
 OCB         := $(TOOLS_BIN)/builder
 DISTRO      := $(BUILD_DIR)/otelcol-opamp
 
@@ -86,6 +86,10 @@ fuzz:
 ## e2e: end-to-end tests of the distro, standalone and under the real OpAMP Supervisor.
 e2e: distro
 	OCB=$(OCB) ./e2e/run.sh
+
+## supervisor-suite: the OpAMP Supervisor's own e2e suite against the distro (RUN='regex' for some tests).
+supervisor-suite: distro
+	./scripts/supervisor-suite.sh
 
 clean:
 	rm -rf $(BUILD_DIR)

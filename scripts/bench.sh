@@ -10,7 +10,7 @@
 # _build/otelcol-opamp, comes from `make distro` (the bench target depends
 # on it).
 #
-# Env: OCB      ocb v0.164.0 (default _build/bin/builder)
+# Env: OCB      ocb v0.165.0 (default _build/bin/builder)
 #      RUNS     runs, figures are their medians (default 3)
 #      N        fleet size (default 1000)
 #      WINDOW   idle window of the process figures (default 60s)
@@ -45,8 +45,8 @@ if [ "${REPORT_ONLY:-0}" != 1 ]; then
 		OCB="$OCB" ./scripts/distro.sh
 	fi
 	if [ ! -x "$OCB" ]; then
-		log "ocb v0.164.0 missing at $OCB; installing"
-		GOBIN="$ROOT/$(dirname "$OCB")" go install go.opentelemetry.io/collector/cmd/builder@v0.164.0
+		log "ocb v0.165.0 missing at $OCB; installing"
+		GOBIN="$ROOT/$(dirname "$OCB")" go install go.opentelemetry.io/collector/cmd/builder@v0.165.0
 	fi
 	if [ ! -x "$OCB158" ]; then
 		log "installing ocb $CONTRIB_VERSION into $B/bin (contrib's extension needs core v0.158.0)"
@@ -123,7 +123,7 @@ top_profile() {
 	echo
 	echo "- Command: \`make bench\` (RUNS=$RUNS N=$N WINDOW=$WINDOW OUTAGE=$OUTAGE)"
 	echo "- Machine: $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), Linux $(uname -r), $(go version | cut -d' ' -f3)"
-	echo "- Ours: github.com/opampext/opampextension at $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- . ':!BENCHMARKS.md' 2>/dev/null || echo ' (with uncommitted changes)'), core v1.70.0/v0.164.0, opamp-go v0.23.0"
+	echo "- Ours: github.com/opampext/opampextension at $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- . ':!BENCHMARKS.md' 2>/dev/null || echo ' (with uncommitted changes)'), core v1.71.0/v0.165.0, opamp-go v0.23.0"
 	echo "- Contrib: extension/opampextension $CONTRIB_VERSION, core v1.64.0/$CONTRIB_VERSION, opamp-go v0.23.0"
 	echo "- Load average (1, 5, 15 min) before: $LOAD_BEFORE, after: $LOAD_AFTER. The machine is shared: timings (start-up, CPU) move with other work on it; byte and message counts do not."
 	echo "- Figures are medians of $RUNS runs made in this one invocation; \"contrib, earlier run\" is contrib's figure measured on this kind of machine before, for reference only."

@@ -55,8 +55,8 @@ func (host) GetModuleInfos() service.ModuleInfos {
 	mi := func(ref string) service.ModuleInfo { return service.ModuleInfo{BuilderRef: ref} }
 	return service.ModuleInfos{
 		Receiver:  map[component.Type]service.ModuleInfo{component.MustNewType("otlp"): mi("go.opentelemetry.io/collector/receiver/otlpreceiver v0.162.0")},
-		Processor: map[component.Type]service.ModuleInfo{component.MustNewType("batch"): mi("go.opentelemetry.io/collector/processor/batchprocessor v0.164.0")},
-		Exporter:  map[component.Type]service.ModuleInfo{component.MustNewType("debug"): mi("go.opentelemetry.io/collector/exporter/debugexporter v0.164.0")},
+		Processor: map[component.Type]service.ModuleInfo{component.MustNewType("batch"): mi("go.opentelemetry.io/collector/processor/batchprocessor v0.165.0")},
+		Exporter:  map[component.Type]service.ModuleInfo{component.MustNewType("debug"): mi("go.opentelemetry.io/collector/exporter/debugexporter v0.165.0")},
 		Extension: map[component.Type]service.ModuleInfo{component.MustNewType("opamp"): mi("github.com/opampext/opampextension v0.0.0")},
 	}
 }
