@@ -7,7 +7,7 @@ GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT         := $(TOOLS_BIN)/golangci-lint
 MDATAGEN              := $(TOOLS_BIN)/mdatagen
 
-.PHONY: all test vet fmt-check lint generate tools clean distro run e2e bench bench-smoke fuzz supervisor-suite
+.PHONY: all help test vet fmt-check lint generate tools clean distro distro-compat run e2e bench bench-smoke fuzz supervisor-suite
 
 OCB_VERSION := v0.165.0
 OCB         := $(TOOLS_BIN)/builder
@@ -15,15 +15,27 @@ DISTRO      := $(BUILD_DIR)/otelcol-opamp
 
 all: test
 
-## test: go vet, gofmt check, then every test with the race detector.
+## help: list the targets with what each does.
+help:
+	@sed -n 's/^## \([a-z0-9-]*\): /\1\t/p' $(MAKEFILE_LIST) | expand -t 18
+
+# The race detector needs cgo and a C compiler; without them the tests run
+# without it, after saying so.
+RACE := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1 && echo -race)
+
+## test: go vet, gofmt check, then every test with the race detector (needs cgo and a C compiler, e.g. gcc).
 test: vet fmt-check
-	$(GO) test -race -count=1 ./...
+	@[ -n "$(RACE)" ] || echo "make test: no C compiler for cgo ($$($(GO) env CC)), so the tests run WITHOUT the race detector; install gcc for -race" >&2
+	$(GO) test $(RACE) -count=1 ./...
 
 vet:
 	$(GO) vet ./...
 
+# Every Go file of the tree, whether or not it is a git checkout.
 fmt-check:
-	@out="$$(gofmt -l $$(git ls-files '*.go' | grep -v '^internal/tools/'))"; \
+	@files="$$(find . \( -path ./_build -o -path ./.git -o -path ./internal/tools \) -prune -o -name '*.go' -print)"; \
+	[ -n "$$files" ] || { echo "fmt-check: no Go files found" >&2; exit 1; }; \
+	out="$$(gofmt -l $$files)" || exit 1; \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 ## lint: golangci-lint at a pinned version (installed into _build/bin).
@@ -57,6 +69,20 @@ distro: $(OCB)
 
 $(OCB):
 	GOBIN=$(TOOLS_BIN) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(OCB_VERSION)
+
+# The previous core release, which a user's distro may still be on.
+COMPAT_OCB_VERSION := v0.164.0
+COMPAT_OCB         := $(TOOLS_BIN)/builder-$(COMPAT_OCB_VERSION)
+
+## distro-compat: build a distro of the previous core release (v0.164) with this extension, as a user's would.
+distro-compat: $(COMPAT_OCB)
+	$(COMPAT_OCB) --config=e2e/compat/builder-config.yaml
+	_build/compat/otelcol-opamp-compat components | grep -q 'name: opamp'
+	@echo "distro-compat: ocb $(COMPAT_OCB_VERSION) built _build/compat/otelcol-opamp-compat with this extension"
+
+$(COMPAT_OCB):
+	rm -rf $(BUILD_DIR)/compat-ocb && GOBIN=$(abspath $(BUILD_DIR)/compat-ocb) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(COMPAT_OCB_VERSION)
+	mv $(BUILD_DIR)/compat-ocb/builder $@
 
 ## run: build the distro if needed and run it against the local OpAMP dev server.
 run: distro
