@@ -67,6 +67,8 @@ var keptValues = []string{
 	"username: kafka-user", "mechanism: SCRAM-SHA-512", "datasource: '[REDACTED]'",
 	"traces/vendor:", "metrics/federated:", "logs/main:",
 	"authorization: '[REDACTED]'",
+	`"service":"checkout"`, `"port":8443`, `\"region\":\"eu\"`, `"region":"eu-north"`,
+	"''scope'': ''telemetry''", "X-Tenant=tenant-c", `user = "otel"`, `region = "eu"`,
 }
 
 func TestBuildRedactsSecrets(t *testing.T) {

@@ -1,9 +1,6 @@
 package effectiveconfig
 
-import (
-	"regexp"
-	"strings"
-)
+import "strings"
 
 // maxScrubPasses bounds the fixed-point loop in scrubString. Each pass only
 // replaces text with Placeholder, so two passes settle in practice.
@@ -24,63 +21,57 @@ func scrubString(s string) string {
 	return s
 }
 
-// authSchemes matches "Bearer <token>" and "Basic <base64>" as written in
-// Authorization header values.
-var authSchemes = regexp.MustCompile(`(?i)(^|[^A-Za-z0-9])(bearer\s+|basic\s+)([^\s"',;]+)`)
+// authWords are the Authorization schemes whose credential follows them
+// in any text: "Bearer <token>", "Basic <base64>".
+var authWords = []string{"bearer", "basic"}
 
+// scrubAuthSchemes redacts the credential after "Bearer" and "Basic" (in
+// any case, as a word of its own, followed by blanks) up to the next blank,
+// quote, ',' or ';'. A credential that is already redacted or a confmap
+// reference is kept, and so is one after "basic" that is not base64 ("basic
+// auth"). One forward pass: linear in len(s).
 func scrubAuthSchemes(s string) string {
 	if !containsFold(s, "bearer") && !containsFold(s, "basic") {
-		return s
-	}
-	return authSchemes.ReplaceAllStringFunc(s, func(m string) string {
-		sub := authSchemes.FindStringSubmatch(m)
-		cred := sub[3]
-		isBasic := strings.EqualFold(strings.TrimSpace(sub[2]), "basic")
-		if cred == Placeholder || isRefOnly(cred) || (isBasic && !looksBase64(cred)) {
-			return m
-		}
-		return sub[1] + sub[2] + Placeholder
-	})
-}
-
-// scrubPairs redacts the values of "name=value" and "name: value" pairs
-// whose name names a secret: query strings (?api_key=..&sig=..), key/value
-// DSNs (host=h password=p), header lines ("X-Api-Key: k"). An '=' value
-// ends at whitespace, '&', ';' or ','; a quoted value at its closing
-// quote; a ':' value at the end of the line. In a query string, "key" is
-// taken as an API key.
-func scrubPairs(s string) string {
-	if !strings.ContainsAny(s, "=:") {
 		return s
 	}
 	var b strings.Builder
 	last := 0
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '=' && c != ':' {
+		if s[i] != 'b' && s[i] != 'B' || (i > 0 && isAlnum(s[i-1])) {
 			continue
 		}
-		j := i
-		for j > 0 && isNameChar(s[j-1]) {
-			j--
+		word := ""
+		for _, w := range authWords {
+			if hasPrefixFold(s[i:], w) {
+				word = w
+				break
+			}
 		}
-		name := s[j:i]
-		if name == "" || (c == ':' && strings.HasPrefix(s[i+1:], "//")) {
+		if word == "" {
 			continue
 		}
-		inQuery := j > 0 && (s[j-1] == '?' || s[j-1] == '&')
-		if !IsSecretKey(name) && (!inQuery || !strings.EqualFold(name, "key")) {
+		cs := i + len(word)
+		for cs < len(s) && isSpace(s[cs]) {
+			cs++
+		}
+		if cs == i+len(word) {
 			continue
 		}
-		vs, ve := pairValue(s, i+1, c == ':')
-		i = max(ve-1, i)
-		v := s[vs:ve]
-		if v == "" || v == Placeholder || isRefOnly(v) {
+		ce := cs
+		for ce < len(s) && !isSpace(s[ce]) && !strings.ContainsRune(`"',;`, rune(s[ce])) {
+			ce++
+		}
+		if ce == cs {
 			continue
 		}
-		b.WriteString(s[last:vs])
+		i = ce - 1
+		cred := s[cs:ce]
+		if cred == Placeholder || isRefOnly(cred) || (word == "basic" && !looksBase64(cred)) {
+			continue
+		}
+		b.WriteString(s[last:cs])
 		b.WriteString(Placeholder)
-		last = ve
+		last = ce
 	}
 	if last == 0 {
 		return s
@@ -89,45 +80,13 @@ func scrubPairs(s string) string {
 	return b.String()
 }
 
-// pairValue returns the bounds of the value that starts at from.
-func pairValue(s string, from int, lineValue bool) (int, int) {
-	vs := from
-	if lineValue {
-		for vs < len(s) && (s[vs] == ' ' || s[vs] == '\t') {
-			vs++
-		}
-	}
-	if vs < len(s) && (s[vs] == '"' || s[vs] == '\'') {
-		closing := strings.IndexByte(s[vs+1:], s[vs])
-		if closing < 0 {
-			return vs + 1, len(s)
-		}
-		return vs + 1, vs + 1 + closing
-	}
-	ve := vs
-	for ve < len(s) {
-		ch := s[ve]
-		if ch == '\n' || ch == '\r' {
-			break
-		}
-		if !lineValue && (ch == ' ' || ch == '\t' || ch == '&' || ch == ';' || ch == ',' || ch == '"' || ch == '\'') {
-			break
-		}
-		ve++
-	}
-	return vs, ve
+// isSpace is the ASCII white space of RE2's \s.
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
 }
 
 func isSchemeChar(c byte) bool {
 	return isAlnum(c) || c == '+' || c == '-' || c == '.'
-}
-
-func isURLStop(c byte) bool {
-	switch c {
-	case ' ', '\t', '\n', '\r', '"', '\'', '<', '>', '`':
-		return true
-	}
-	return false
 }
 
 func isNameChar(c byte) bool {
@@ -151,22 +110,29 @@ func allDigits(s string) bool {
 // ignoring case, without allocating.
 func containsFold(s, word string) bool {
 	for i := 0; i+len(word) <= len(s); i++ {
-		match := true
-		for k := 0; k < len(word); k++ {
-			c := s[i+k]
-			if c >= 'A' && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			if c != word[k] {
-				match = false
-				break
-			}
-		}
-		if match {
+		if hasPrefixFold(s[i:], word) {
 			return true
 		}
 	}
 	return false
+}
+
+// hasPrefixFold reports whether s starts with the lower-case ASCII word,
+// ignoring case.
+func hasPrefixFold(s, word string) bool {
+	if len(s) < len(word) {
+		return false
+	}
+	for k := 0; k < len(word); k++ {
+		c := s[k]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != word[k] {
+			return false
+		}
+	}
+	return true
 }
 
 func looksBase64(s string) bool {

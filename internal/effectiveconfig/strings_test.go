@@ -30,6 +30,23 @@ func TestScrubString(t *testing.T) {
 		{"basic prose kept", "basic auth", "basic auth"},
 		{"scheme colon kept", "token: https://h/x", "token: [REDACTED]"},
 		{"empty", "", ""},
+		{"json", `{"api_key":"k1","password":"p w","user":"me"}`, `{"api_key":"[REDACTED]","password":"[REDACTED]","user":"me"}`},
+		{"json spaced", `{ "token" : "t1" , "n": 1 }`, `{ "token" : "[REDACTED]" , "n": 1 }`},
+		{"json escaped quote", `{"password":"a\"b","x":1}`, `{"password":"[REDACTED]","x":1}`},
+		{"json bare number", `{"pin_secret":1234,"port":80}`, `{"pin_secret":"[REDACTED]","port":80}`},
+		{"json null kept", `{"password":null}`, `{"password":null}`},
+		{"json object", `{"credentials":{"user":"u","k":[1,"}"]},"region":"eu"}`, `{"credentials":"[REDACTED]","region":"eu"}`},
+		{"json in json", `{"env":"{\"token\":\"t1\",\"r\":\"eu\"}"}`, `{"env":"{\"token\":\"[REDACTED]\",\"r\":\"eu\"}"}`},
+		{"python repr", `{'client_secret': 'cs1', 'scope': 'x'}`, `{'client_secret': '[REDACTED]', 'scope': 'x'}`},
+		{"quoted key not secret", `{"name":"password"}`, `{"name":"password"}`},
+		{"ini spaced", `user = "u" password = "a b" port = 1`, `user = "u" password = "[REDACTED]" port = 1`},
+		{"ini bare", `password = hunter2 port = 1`, `password = [REDACTED] port = 1`},
+		{"empty value then pair", "password= user=me", "password= user=me"},
+		{"authorization scheme pair", "Authorization=Splunk abc-123,X-Tenant=t", "Authorization=[REDACTED],X-Tenant=t"},
+		{"authorization bearer pair", "authorization=Bearer abc", "authorization=[REDACTED]"},
+		{"authorization scheme then pair", "Authorization=Splunk user=me", "Authorization=[REDACTED] user=me"},
+		{"authorization single word", "Authorization=abc123 x=1", "Authorization=[REDACTED] x=1"},
+		{"non-auth value one word", "token=abc def", "token=[REDACTED] def"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

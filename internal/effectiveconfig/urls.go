@@ -7,9 +7,21 @@ import (
 
 // scrubUserinfo replaces the userinfo of every "scheme://userinfo@host" in
 // s, including URLs embedded in longer text and token-only userinfo.
+//
+// It runs in one pass, linear in len(s) however many URLs s holds: every
+// "where does the next X start" question is answered by a forward cursor
+// (see nextOf) that never moves back, instead of a fresh scan to the end
+// of the URL for each "://", which was quadratic on a long run of URLs
+// without a stop character between them.
 func scrubUserinfo(s string) string {
 	if !strings.Contains(s, "://") || !strings.Contains(s, "@") {
 		return s
+	}
+	u := urlCursors{
+		stop:  nextOf{s: s, chars: urlStops},
+		path:  nextOf{s: s, chars: "/?#"},
+		at:    nextOf{s: s, chars: "@"},
+		colon: nextOf{s: s, chars: ":"},
 	}
 	var b strings.Builder
 	last, i := 0, 0
@@ -24,17 +36,13 @@ func scrubUserinfo(s string) string {
 		if sep == 0 || !isSchemeChar(s[sep-1]) {
 			continue
 		}
-		end := start
-		for end < len(s) && !isURLStop(s[end]) {
-			end++
-		}
-		at := userinfoEnd(s[start:end])
-		if at <= 0 {
+		at := u.userinfoEnd(start)
+		if at <= start { // none, or empty userinfo ("http://@h")
 			continue
 		}
 		b.WriteString(s[last:start])
 		b.WriteString(Placeholder)
-		last = start + at
+		last = at
 		i = last
 	}
 	if last == 0 {
@@ -44,31 +52,71 @@ func scrubUserinfo(s string) string {
 	return b.String()
 }
 
-// userinfoEnd returns the index in rest (the text after "://") of the '@'
-// that ends the userinfo, or -1. A password that contains an unescaped
-// '/', '?' or '#' is still found when the authority holds "user:" that is
-// not a port, so that malformed URLs do not leak.
-func userinfoEnd(rest string) int {
-	p := strings.IndexAny(rest, "/?#")
-	if p < 0 {
-		p = len(rest)
+// urlStops end a URL embedded in text.
+const urlStops = " \t\n\r\"'<>`"
+
+// urlCursors answers, for URL starts that only move forward, where the
+// URL, its authority and the candidate '@' and ':' are.
+type urlCursors struct {
+	stop, path, at, colon nextOf
+}
+
+// userinfoEnd returns the index in s of the '@' that ends the userinfo of
+// the URL whose authority starts at start (just after "://"), or -1. A
+// password that contains an unescaped '/', '?' or '#' is still found when
+// the authority holds "user:" that is not a port, so that malformed URLs
+// do not leak.
+//
+// Linear overall: the cursors only move forward, and the two backward
+// scans (the last '@' of the authority, the port digits) cover text before
+// the authority's end, which the next "://" (it holds a '/') cannot start
+// before.
+func (u *urlCursors) userinfoEnd(start int) int {
+	s := u.stop.s
+	end := u.stop.from(start)
+	p := min(u.path.from(start), end)
+	if a := u.at.from(start); a < p {
+		return strings.LastIndexByte(s[start:p], '@') + start
 	}
-	authority := rest[:p]
-	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
-		return at
-	}
-	if strings.HasPrefix(authority, "[") {
+	if start < len(s) && s[start] == '[' {
 		return -1 // IPv6 literal: its colons are not userinfo.
 	}
-	c := strings.IndexByte(authority, ':')
-	if c < 0 || (c+1 < len(authority) && allDigits(authority[c+1:])) {
+	c := u.colon.from(start)
+	if c >= p || (c+1 < p && allDigits(s[c+1:p])) {
 		return -1
 	}
-	at := strings.IndexByte(rest[p:], '@')
-	if at < 0 {
-		return -1
+	if a := u.at.from(p); a < end {
+		return a
 	}
-	return p + at
+	return -1
+}
+
+// nextOf finds the next byte of a set at or after a position. Asked for
+// positions that never decrease, it scans each byte of s at most once: a
+// position found earlier stays the answer until the question passes it.
+type nextOf struct {
+	s     string
+	chars string
+	asked int // the last position asked for
+	found int // the first match at or after asked; len(s) if none
+	valid bool
+}
+
+// from returns the index of the first byte of chars at or after pos, or
+// len(s).
+func (n *nextOf) from(pos int) int {
+	if n.valid && pos >= n.asked && n.found >= pos {
+		n.asked = pos
+		return n.found
+	}
+	n.asked, n.valid = pos, true
+	n.found = len(n.s)
+	if pos < len(n.s) {
+		if k := strings.IndexAny(n.s[pos:], n.chars); k >= 0 {
+			n.found = pos + k
+		}
+	}
+	return n.found
 }
 
 // mysqlDSN matches the userinfo of Go MySQL driver DSNs, which have no
