@@ -21,7 +21,8 @@ const (
 )
 
 var offRelease = map[string]string{
-	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter": "v0.161.0",
+	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter":        "v0.161.0",
+	"github.com/open-telemetry/opentelemetry-collector-contrib/receiver/hostmetricsreceiver": "v0.160.0",
 }
 
 type manifestEntry struct {
