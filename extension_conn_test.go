@@ -2,13 +2,11 @@ package opampextension
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -217,47 +215,6 @@ func TestRestartCommand(t *testing.T) {
 	case <-time.After(waitTime):
 		t.Fatal("no reload for a restart command once ready")
 	}
-}
-
-// TestShutdownWithSilentServer: a server that accepts TCP but never answers
-// must not hold Shutdown past its deadline.
-func TestShutdownWithSilentServer(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	defer func() {
-		_ = ln.Close()
-		wg.Wait()
-		mu.Lock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-		mu.Unlock()
-	}()
-
-	agent := newAgent(t, wsConfig("ws://"+ln.Addr().String()+"/v1/opamp"))
-	require.NoError(t, agent.Start(context.Background(), newTestHost()))
-	time.Sleep(300 * time.Millisecond)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	start := time.Now()
-	_ = agent.Shutdown(ctx)
-	assert.Less(t, time.Since(start), 3*time.Second)
 }
 
 // TestParentGone: when the ppid process ends, the extension reports a fatal

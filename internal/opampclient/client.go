@@ -16,6 +16,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -32,7 +33,9 @@ import (
 const (
 	DefaultPollingInterval = 30 * time.Second
 	DefaultMaxMessageSize  = 16 << 20
-	// stopGrace bounds the goodbye when Stop's context has no deadline.
+	// stopGrace bounds Stop: the goodbye gets this long, or less when
+	// Stop's context ends sooner. Core stops extensions with a context
+	// that has no deadline, on every shutdown and every reload.
 	stopGrace = 3 * time.Second
 )
 
@@ -60,9 +63,11 @@ type Settings struct {
 	// HTTP selects plain-HTTP polling; otherwise WebSocket.
 	HTTP bool
 	// Header is sent with every dial and request; HeaderFunc, when set,
-	// may add to it right before each (an auth extension).
+	// may add to it right before each (an auth extension). ctx ends when
+	// the dial or request is abandoned, the client's stop included:
+	// HeaderFunc must return soon after, or it holds Stop.
 	Header     http.Header
-	HeaderFunc func(http.Header) http.Header
+	HeaderFunc func(ctx context.Context, h http.Header) http.Header
 	TLS        *tls.Config
 	// ProxyURL, when set, replaces the environment's proxy settings;
 	// ProxyHeader goes in its CONNECT request.
@@ -183,25 +188,33 @@ func Start(_ context.Context, s Settings) (*Client, error) {
 }
 
 // Stop says goodbye (AgentDisconnect) and stops every goroutine of the
-// client. When ctx ends first, it cuts the connection and returns ctx's
-// error once the goroutines are gone.
+// client, within stopGrace or ctx's deadline, whichever comes first. When
+// that bound passes or ctx ends, it cuts the connection: that ends a write
+// blocked on a server that stopped reading, which would otherwise wait out
+// writeTimeout. It returns ctx's error when ctx ended, else nil: a goodbye
+// cut short by the bound is no failure of the caller's (core makes the
+// Collector exit non-zero for any).
 func (c *Client) Stop(ctx context.Context) error {
 	c.stopOnce.Do(func() {
-		deadline, ok := ctx.Deadline()
-		if !ok {
-			deadline = time.Now().Add(stopGrace)
+		deadline := time.Now().Add(stopGrace)
+		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+			deadline = d
 		}
 		c.stopDeadline.Store(deadline.UnixNano())
 		close(c.stopping)
-		// Dials and polls in flight end now; the goodbye has its own
-		// deadline.
+		// Dials, polls and header computations in flight end now; the
+		// goodbye has its own deadline.
 		c.cancel()
 	})
 	defer c.state.onStopped()
+	bound := time.NewTimer(time.Until(c.goodbyeDeadline()))
+	defer bound.Stop()
 	select {
 	case <-c.done:
 		return nil
 	case <-ctx.Done():
+	case <-bound.C:
+		c.logger.Debug("The goodbye to the OpAMP server did not finish within the stop bound; closing the connection")
 	}
 	c.closeConn()
 	<-c.done
@@ -245,16 +258,21 @@ func (c *Client) isStopping() bool {
 	}
 }
 
-// headers builds the headers of one dial or request.
-func (c *Client) headers() http.Header {
+// headers builds the headers of one dial or request. When ctx ends while
+// HeaderFunc runs, the attempt is abandoned: its headers may lack what
+// HeaderFunc could not finish.
+func (c *Client) headers(ctx context.Context) (http.Header, error) {
 	h := c.settings.Header.Clone()
 	if h == nil {
 		h = http.Header{}
 	}
 	if c.settings.HeaderFunc != nil {
-		h = c.settings.HeaderFunc(h)
+		h = c.settings.HeaderFunc(ctx, h)
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("computing the headers: %w", err)
+		}
 	}
-	return h
+	return h, nil
 }
 
 // loadEffectiveConfig asks the handler for the effective config before the

@@ -100,6 +100,13 @@ func (c *Client) runHTTP(ctx context.Context) {
 		}
 		o := c.report.next(true)
 		answer, err := c.post(ctx, hc, o.msg, &ka)
+		if errors.Is(err, errEncode) {
+			// Not the server's fault, and logged by encode: no backoff, and
+			// the next poll carries what can be sent.
+			c.report.delivered(o)
+			schedule(c.settings.PollingInterval)
+			continue
+		}
 		if err != nil {
 			if c.isStopping() {
 				c.goodbyeHTTP(hc)
@@ -134,11 +141,14 @@ func (c *Client) runHTTP(ctx context.Context) {
 
 // post sends one message and returns the server's answer.
 func (c *Client) post(ctx context.Context, hc *http.Client, m *protobufs.AgentToServer, ka *keepAliveWatch) (*protobufs.ServerToAgent, error) {
-	body, err := proto.Marshal(m)
+	body, err := c.encode(nil, m)
 	if err != nil {
-		return nil, fmt.Errorf("encode message: %w", err)
+		return nil, err
 	}
-	header := c.headers()
+	header, err := c.headers(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if c.settings.Compression {
 		var buf bytes.Buffer
 		zw := gzip.NewWriter(&buf)
@@ -194,8 +204,17 @@ func decodeHTTP(data []byte) (*protobufs.ServerToAgent, error) {
 }
 
 // goodbyeHTTP posts a last message carrying AgentDisconnect, bounded by the
-// stop deadline, so the server can forget the agent at once.
+// stop deadline, so the server can forget the agent at once. It says
+// goodbye only when the last poll was answered, the HTTP counterpart of an
+// open WebSocket connection: a server never reached has no agent to
+// forget, and one that stopped answering would most likely hold the stop
+// (every shutdown and every reload) for the whole bound, for a courtesy
+// its own timeout provides anyway.
 func (c *Client) goodbyeHTTP(hc *http.Client) {
+	if !c.state.isConnected() {
+		c.logger.Debug("Not sending AgentDisconnect: the OpAMP server did not answer the last poll")
+		return
+	}
 	ctx, cancel := context.WithDeadline(context.Background(), c.goodbyeDeadline())
 	defer cancel()
 	if _, err := c.post(ctx, hc, c.report.disconnect(), nil); err != nil {

@@ -144,7 +144,11 @@ func (c *Client) runWS(ctx context.Context) {
 const minStable = 2 * time.Second
 
 func (c *Client) dialWS(ctx context.Context, d *websocket.Dialer) (*websocket.Conn, error) {
-	conn, resp, err := d.DialContext(ctx, c.settings.URL, c.headers())
+	header, err := c.headers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn, resp, err := d.DialContext(ctx, c.settings.URL, header)
 	if resp != nil && resp.Body != nil {
 		_ = resp.Body.Close()
 	}
@@ -213,8 +217,14 @@ func (c *Client) serveWS(ctx context.Context, conn *websocket.Conn) error {
 		if o == nil {
 			continue
 		}
-		if err := writeWS(conn, o.msg, time.Now().Add(writeTimeout)); err != nil {
-			return finish(err)
+		if err := c.writeWS(conn, o.msg, time.Now().Add(writeTimeout)); err != nil {
+			if !errors.Is(err, errEncode) {
+				return finish(err)
+			}
+			// Not the connection's fault, and logged by encode: redialling
+			// would not help and sending it again would fail the same way.
+			c.report.delivered(o)
+			continue
 		}
 		lastWrite = time.Now()
 		c.report.delivered(o)
@@ -226,7 +236,7 @@ func (c *Client) serveWS(ctx context.Context, conn *websocket.Conn) error {
 // for the server's close frame, so the server forgets the agent at once.
 func (c *Client) goodbyeWS(conn *websocket.Conn, readErr chan error) {
 	deadline := c.goodbyeDeadline()
-	if err := writeWS(conn, c.report.disconnect(), deadline); err != nil {
+	if err := c.writeWS(conn, c.report.disconnect(), deadline); err != nil {
 		c.logger.Debug("Could not send AgentDisconnect", zap.Error(err))
 		return
 	}
@@ -246,10 +256,10 @@ func (c *Client) goodbyeWS(conn *websocket.Conn, readErr chan error) {
 
 // writeWS writes one message: the OpAMP header (varint 0), then the
 // protobuf.
-func writeWS(conn *websocket.Conn, m *protobufs.AgentToServer, deadline time.Time) error {
-	data, err := proto.MarshalOptions{}.MarshalAppend([]byte{0}, m)
+func (c *Client) writeWS(conn *websocket.Conn, m *protobufs.AgentToServer, deadline time.Time) error {
+	data, err := c.encode([]byte{0}, m)
 	if err != nil {
-		return fmt.Errorf("encode message: %w", err)
+		return err
 	}
 	if err := conn.SetWriteDeadline(deadline); err != nil {
 		return err

@@ -6,17 +6,21 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/extension/extensionauth"
 	"go.uber.org/zap"
 )
 
-// authTimeout bounds one authenticator run: the client's HeaderFunc gets no
-// context, and a hung token endpoint must not stall the connect loop forever.
+// authTimeout bounds one authenticator run within the caller's context: a
+// hung token endpoint must not stall the connect loop forever.
 const authTimeout = 30 * time.Second
 
-var errNotForwarded = errors.New("the authenticator did not forward the request to its base transport")
+var (
+	errNotForwarded = errors.New("the authenticator did not forward the request to its base transport")
+	errStillRunning = errors.New("the authenticator has not returned from an earlier call")
+)
 
 // NewAuthHeaderFunc returns the client's HeaderFunc: it asks auth for
 // its headers on every call, so expiring or URL-signed credentials stay
@@ -31,7 +35,14 @@ var errNotForwarded = errors.New("the authenticator did not forward the request 
 // returned unchanged and the error is logged at warn level once per distinct
 // message; header values are never logged. The function is safe for
 // concurrent use.
-func NewAuthHeaderFunc(auth extensionauth.HTTPClient, endpoint string, logger *zap.Logger) (func(http.Header) http.Header, error) {
+//
+// The authenticator runs under ctx, bounded by authTimeout, and the
+// function returns when ctx ends or authTimeout passes even if the
+// authenticator ignores its context (it is then left to finish on its own):
+// so the client's Stop is never held by an authenticator. A call cut short
+// by the caller's ctx returns the input unchanged and logs nothing: the
+// caller is abandoning the attempt.
+func NewAuthHeaderFunc(auth extensionauth.HTTPClient, endpoint string, logger *zap.Logger) (func(context.Context, http.Header) http.Header, error) {
 	if auth == nil {
 		return nil, errors.New("authenticator is nil")
 	}
@@ -67,14 +78,21 @@ type authHeaders struct {
 	redacted string
 	logger   *zap.Logger
 
+	// abandoned counts runs given up on whose authenticator has not
+	// returned yet. While there is one, calls fail at once: a hung
+	// authenticator holds one goroutine, not one per attempt.
+	abandoned atomic.Int32
+
 	mu      sync.Mutex
 	lastErr string // text of the last logged failure, "" while healthy
 }
 
-func (a *authHeaders) apply(in http.Header) http.Header {
-	got, err := a.run(in)
+func (a *authHeaders) apply(ctx context.Context, in http.Header) http.Header {
+	got, err := a.run(ctx, in)
 	if err != nil {
-		a.failed(err)
+		if ctx.Err() == nil {
+			a.failed(err)
+		}
 		return in
 	}
 	a.succeeded()
@@ -88,21 +106,43 @@ func (a *authHeaders) apply(in http.Header) http.Header {
 	return out
 }
 
-func (a *authHeaders) run(in http.Header) (http.Header, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), authTimeout)
+// run sends the capturing request through the authenticator and returns
+// the headers it forwarded. The authenticator runs on a goroutine of its
+// own, so that run can return when ctx ends even if it does not.
+func (a *authHeaders) run(ctx context.Context, in http.Header) (http.Header, error) {
+	if a.abandoned.Load() > 0 {
+		return nil, errStillRunning
+	}
+	ctx, cancel := context.WithTimeout(ctx, authTimeout)
 	defer cancel()
 	slot := &capturedHeader{}
-	ctx = context.WithValue(ctx, captureKey{}, slot)
-	req, err := http.NewRequestWithContext(ctx, a.method, a.url, http.NoBody)
+	req, err := http.NewRequestWithContext(context.WithValue(ctx, captureKey{}, slot), a.method, a.url, http.NoBody)
 	if err != nil {
 		return nil, err
 	}
 	if in != nil {
 		req.Header = in.Clone()
 	}
-	resp, err := a.rt.RoundTrip(req)
-	if resp != nil && resp.Body != nil {
-		_ = resp.Body.Close()
+	done := make(chan error, 1) // buffered: an abandoned run still ends
+	var settled atomic.Bool     // claimed by whichever of the two ends first
+	go func() {
+		resp, err := a.rt.RoundTrip(req)
+		if resp != nil && resp.Body != nil {
+			_ = resp.Body.Close()
+		}
+		done <- err
+		if !settled.CompareAndSwap(false, true) {
+			a.abandoned.Add(-1)
+		}
+	}()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		if settled.CompareAndSwap(false, true) {
+			a.abandoned.Add(1)
+			return nil, fmt.Errorf("the authenticator did not answer: %w", ctx.Err())
+		}
+		err = <-done // it answered just now
 	}
 	if err != nil {
 		return nil, err

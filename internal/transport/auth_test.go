@@ -72,7 +72,7 @@ func TestAuthHeaderFuncSeesRealURL(t *testing.T) {
 			fa := &fakeAuth{}
 			fn, err := NewAuthHeaderFunc(fa.authenticator(), tt.endpoint, zap.NewNop())
 			require.NoError(t, err)
-			fn(http.Header{})
+			fn(context.Background(), http.Header{})
 			urls, methods := fa.seen()
 			assert.Equal(t, []string{tt.wantURL}, urls)
 			assert.Equal(t, []string{tt.wantMethod}, methods)
@@ -86,14 +86,14 @@ func TestAuthHeaderFuncFreshPerCall(t *testing.T) {
 	require.NoError(t, err)
 
 	in := http.Header{"X-Static": {"kept"}, "Authorization": {"Bearer configured"}}
-	first := fn(in)
-	second := fn(in)
+	first := fn(context.Background(), in)
+	second := fn(context.Background(), in)
 	assert.Equal(t, "Bearer token-1", first.Get("Authorization"))
 	assert.Equal(t, "Bearer token-2", second.Get("Authorization"))
 	assert.Equal(t, "kept", second.Get("X-Static"))
 	assert.Equal(t, "Bearer configured", in.Get("Authorization"), "the input must not be mutated")
 
-	fromNil := fn(nil)
+	fromNil := fn(context.Background(), nil)
 	assert.Equal(t, "Bearer token-3", fromNil.Get("Authorization"))
 }
 
@@ -110,12 +110,12 @@ func TestAuthHeaderFuncFailureKeepsHeadersAndHidesSecrets(t *testing.T) {
 
 	setFailure(errors.New("token endpoint unavailable"))
 	for range 3 {
-		assert.Equal(t, in, fn(in), "a failing authenticator must leave headers unchanged")
+		assert.Equal(t, in, fn(context.Background(), in), "a failing authenticator must leave headers unchanged")
 	}
 	setFailure(errors.New("token endpoint returned 500"))
-	fn(in)
+	fn(context.Background(), in)
 	setFailure(nil)
-	assert.Equal(t, "Bearer token-5", fn(in).Get("Authorization"))
+	assert.Equal(t, "Bearer token-5", fn(context.Background(), in).Get("Authorization"))
 
 	entries := logs.AllUntimed()
 	levels := make([]zapcore.Level, 0, len(entries))
@@ -154,7 +154,7 @@ func TestAuthHeaderFuncMisbehavingAuthenticator(t *testing.T) {
 			fn, err := NewAuthHeaderFunc(auth, "ws://127.0.0.1:4320/v1/opamp", zap.New(core))
 			require.NoError(t, err)
 			in := http.Header{"X-Static": {"v"}}
-			assert.Equal(t, in, fn(in))
+			assert.Equal(t, in, fn(context.Background(), in))
 			assert.Equal(t, 1, logs.Len())
 		})
 	}
@@ -206,7 +206,7 @@ func TestAuthHeaderFuncConcurrent(t *testing.T) {
 		wg.Go(func() {
 			for i := range 50 {
 				id := fmt.Sprintf("%d-%d", g, i)
-				out := fn(http.Header{"X-Id": {id}})
+				out := fn(context.Background(), http.Header{"X-Id": {id}})
 				if out.Get("X-Echo") != "signed:"+id {
 					mismatches.Add(1)
 				}

@@ -7,11 +7,12 @@
 // How the client uses what this package produces (gorilla/websocket for ws
 // and wss, net/http for plain-HTTP polling):
 //
-//   - Header and HeaderFunc: evaluated as HeaderFunc(Header.Clone()) before
-//     every WebSocket dial (the first and each redial) and never while a
-//     connection is open, so a token is refreshed only when the client
-//     reconnects; over HTTP, before every request (every poll, the goodbye
-//     included).
+//   - Header and HeaderFunc: evaluated as HeaderFunc(ctx, Header.Clone())
+//     before every WebSocket dial (the first and each redial) and never
+//     while a connection is open, so a token is refreshed only when the
+//     client reconnects; over HTTP, before every request (every poll, the
+//     goodbye included). ctx ends when the client stops, and the
+//     HeaderFunc returns then even if the authenticator does not.
 //   - TLS: the handshake runs on every WebSocket dial, and over HTTP once
 //     per new TCP connection, keep-alive connections being reused across
 //     polls. configtls's client certificate reload (reload_interval)
