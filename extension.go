@@ -26,6 +26,7 @@ import (
 	"github.com/opampext/opampextension/internal/opampclient"
 	"github.com/opampext/opampextension/internal/parentwatch"
 	"github.com/opampext/opampextension/internal/persist"
+	"github.com/opampext/opampextension/internal/reload"
 	"github.com/opampext/opampextension/internal/selftelemetry"
 )
 
@@ -47,11 +48,8 @@ type opampAgent struct {
 	lifeMu sync.Mutex
 	parent *parentwatch.Watcher
 	// client is read by callbacks without locks.
-	client atomic.Pointer[opampclient.Client]
-	// ready is true between Ready and NotReady; a restart asked for before
-	// that waits in pendingRestart.
-	ready          atomic.Bool
-	pendingRestart atomic.Bool
+	client  atomic.Pointer[opampclient.Client]
+	restart *restarter
 	// orphaned holds why the parent watch ended the Collector. Shutdown
 	// returns it: core exits 0 after a fatal status event, and the
 	// Supervisor (or any init system) must see a failure instead.
@@ -109,6 +107,7 @@ func newOpAMPAgent(cfg *Config, set extension.Settings) (*opampAgent, error) {
 		startTime: time.Now(),
 		uid:       uid,
 		keeper:    keeper,
+		restart:   newRestarter(set.Logger, reload.Self),
 		registry:  custommsg.NewRegistry(set.Logger, custommsg.WithMaxMessageSize(cfg.CustomMessages.MaxMessageSize)),
 
 		firstSnapshot: make(chan struct{}),
@@ -202,7 +201,9 @@ func (a *opampAgent) Start(ctx context.Context, host component.Host) error {
 
 	if a.cfg.PPID != 0 {
 		w, err := parentwatch.New(int(a.cfg.PPID), a.cfg.PPIDPollInterval, a.logger, func(err error) {
-			a.logger.Error("The parent process is gone; shutting the Collector down", zap.Error(err))
+			// Info, not error: the Collector logs the fatal status as
+			// its error, with this same error, and exits non-zero.
+			a.logger.Info("The parent process is gone; shutting the Collector down", zap.Error(err))
 			a.orphaned.Store(&err)
 			componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(err))
 		})
@@ -225,6 +226,7 @@ func (a *opampAgent) Shutdown(ctx context.Context) error {
 // a never-started extension and idempotent.
 func (a *opampAgent) stopLocked(ctx context.Context) error {
 	a.stoppingOnce.Do(func() { close(a.stopping) })
+	a.restart.stopping()
 	var errs []error
 	if a.parent != nil {
 		a.parent.Stop()

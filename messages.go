@@ -2,7 +2,6 @@ package opampextension
 
 import (
 	"context"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/open-telemetry/opamp-go/client/types"
@@ -11,13 +10,8 @@ import (
 
 	"github.com/opampext/opampextension/internal/agentdesc"
 	"github.com/opampext/opampextension/internal/opampclient"
-	"github.com/opampext/opampextension/internal/reload"
 	"github.com/opampext/opampextension/internal/selftelemetry"
 )
-
-// restartDelay leaves the Collector time to finish its start-up path (its
-// SIGHUP handler is installed just after the extensions are told Ready).
-const restartDelay = 250 * time.Millisecond
 
 // onMessage handles what the server sends beyond what the client handles itself.
 func (a *opampAgent) onMessage(_ context.Context, msg *types.MessageData) {
@@ -66,8 +60,8 @@ func (a *opampAgent) sendDescription(client *opampclient.Client, uid uuid.UUID) 
 	}
 }
 
-// onCommand runs a server command. Restart reloads the Collector (SIGHUP)
-// when accepts_restart_command is on; the client only delivers commands the
+// onCommand runs a server command. Restart reloads the Collector (SIGHUP,
+// see restarter) when accepts_restart_command is on; the client only delivers commands the
 // agent advertised, but we check again rather than trust that.
 func (a *opampAgent) onCommand(_ context.Context, cmd *protobufs.ServerToAgentCommand) error {
 	if cmd.GetType() != protobufs.CommandType_CommandType_Restart {
@@ -78,24 +72,6 @@ func (a *opampAgent) onCommand(_ context.Context, cmd *protobufs.ServerToAgentCo
 		a.logger.Debug("Ignoring a restart command: capabilities.accepts_restart_command is off")
 		return nil
 	}
-	if !a.ready.Load() {
-		// Before the Collector's SIGHUP handler exists a reload would be
-		// lost (or, without our guard, fatal): run it once ready.
-		a.logger.Info("The OpAMP server asked for a restart while the Collector is starting; restarting once it is ready")
-		a.pendingRestart.Store(true)
-		return nil
-	}
-	a.scheduleRestart()
+	a.restart.request()
 	return nil
-}
-
-// scheduleRestart reloads the Collector shortly, off the client's goroutine
-// and after the Collector has left its start-up path.
-func (a *opampAgent) scheduleRestart() {
-	a.logger.Info("The OpAMP server asked for a restart; reloading the Collector")
-	time.AfterFunc(restartDelay, func() {
-		if err := reload.Self(); err != nil {
-			a.logger.Error("Cannot restart the Collector", zap.Error(err))
-		}
-	})
 }

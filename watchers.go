@@ -29,19 +29,16 @@ func (a *opampAgent) ComponentStatusChanged(id *componentstatus.InstanceID, ev *
 
 // Ready marks the pipelines as started: the agent becomes healthy.
 func (a *opampAgent) Ready() error {
-	a.ready.Store(true)
 	if a.health != nil {
 		_ = a.health.Ready() // always nil: it only flips a flag
 	}
-	if a.pendingRestart.Swap(false) {
-		a.scheduleRestart()
-	}
+	a.restart.ready()
 	return nil
 }
 
 // NotReady marks the pipelines as stopping: the agent becomes unhealthy.
 func (a *opampAgent) NotReady() error {
-	a.ready.Store(false)
+	a.restart.stopping()
 	if a.health != nil {
 		_ = a.health.NotReady() // always nil: it only flips a flag
 	}

@@ -152,7 +152,9 @@ func (w *Watcher) run() {
 	orphanErr := w.poll()
 	close(w.polled)
 	if orphanErr != nil {
-		w.logger.Error("Watched parent process is gone; shutting down the Collector", zap.Error(orphanErr))
+		// Not logged here: the callback decides what the loss means and
+		// says so (the extension reports a fatal error, which the
+		// Collector logs itself).
 		w.onOrphaned(orphanErr)
 	}
 }
