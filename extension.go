@@ -150,6 +150,7 @@ func (a *opampAgent) Start(ctx context.Context, host component.Host) error {
 		NonIdentifying:            a.cfg.AgentDescription.NonIdentifyingAttributes,
 		IncludeResourceAttributes: a.cfg.AgentDescription.IncludeResourceAttributes,
 		Host:                      agentdesc.DefaultHost(),
+		Logger:                    a.logger,
 	})
 	cs.Capabilities = protobufs.AgentCapabilities_AgentCapabilities_ReportsStatus
 	cs.Observer = a.telemetry

@@ -3,6 +3,7 @@
 package agentdesc // import "github.com/opampext/opampextension/internal/agentdesc"
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -10,7 +11,10 @@ import (
 	"github.com/open-telemetry/opamp-go/protobufs"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/opampext/opampextension/internal/utf8fix"
 )
 
 // Semantic-convention keys used in the description.
@@ -48,6 +52,10 @@ type Input struct {
 	IncludeResourceAttributes bool
 	// Host describes the machine; use DefaultHost() outside tests.
 	Host HostInfo
+	// Logger receives one warning per attribute whose key or value was
+	// not valid UTF-8 (repaired, since no OpAMP message can carry it).
+	// Nil means no logging.
+	Logger *zap.Logger
 }
 
 // Build returns the AgentDescription. Both attribute lists are sorted by
@@ -88,9 +96,55 @@ func Build(in Input) *protobufs.AgentDescription {
 		}
 	}
 
+	w := utf8fix.NewWarner(in.Logger)
 	return &protobufs.AgentDescription{
-		IdentifyingAttributes:    sortKVs(ident),
-		NonIdentifyingAttributes: sortedKVs(nonIdent),
+		IdentifyingAttributes:    sortKVs(repairKVs(w, "identifying_attributes", ident)),
+		NonIdentifyingAttributes: sortedKVs(repairMap(w, "non_identifying_attributes", nonIdent)),
+	}
+}
+
+// repairKVs makes every key and string value valid UTF-8: an environment
+// value in Latin-1 or a resource attribute from elsewhere must not stop
+// every report (a message with one invalid string does not encode).
+func repairKVs(w *utf8fix.Warner, list string, kvs []*protobufs.KeyValue) []*protobufs.KeyValue {
+	for _, kv := range kvs {
+		if fixed, changed := utf8fix.String(kv.Key); changed {
+			w.Repaired(fmt.Sprintf("agent_description.%s key %q", list, fixed))
+			kv.Key = fixed
+		}
+		repairValue(w, list, kv.Key, kv.Value)
+	}
+	return kvs
+}
+
+// repairMap does the same for attributes keyed by name; a repaired key
+// that collides with another keeps the first one met.
+func repairMap(w *utf8fix.Warner, list string, m map[string]*protobufs.AnyValue) map[string]*protobufs.AnyValue {
+	for k, v := range m {
+		repairValue(w, list, k, v)
+		fixed, changed := utf8fix.String(k)
+		if !changed {
+			continue
+		}
+		w.Repaired(fmt.Sprintf("agent_description.%s key %q", list, fixed))
+		delete(m, k)
+		if _, taken := m[fixed]; !taken {
+			m[fixed] = v
+		}
+	}
+	return m
+}
+
+// repairValue repairs a string value; the warning names the attribute.
+func repairValue(w *utf8fix.Warner, list, key string, v *protobufs.AnyValue) {
+	sv, ok := v.GetValue().(*protobufs.AnyValue_StringValue)
+	if !ok {
+		return
+	}
+	if fixed, changed := utf8fix.String(sv.StringValue); changed {
+		key, _ = utf8fix.String(key)
+		w.Repaired(fmt.Sprintf("agent_description.%s[%q]", list, key))
+		sv.StringValue = fixed
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 
 	"github.com/open-telemetry/opamp-go/protobufs"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/opampcustommessages"
+
+	"github.com/opampext/opampextension/internal/utf8fix"
 )
 
 var _ opampcustommessages.CustomCapabilityHandler = (*Handler)(nil)
@@ -39,6 +41,9 @@ func (h *Handler) SendMessage(messageType string, message []byte) (chan struct{}
 	c, err := h.registry.clientFor(h)
 	if err != nil {
 		return nil, fmt.Errorf("custom capability %q: %w", h.capability, err)
+	}
+	if _, changed := utf8fix.String(messageType); changed {
+		messageType = h.registry.utf8.Valid(fmt.Sprintf("type of custom messages for %q", h.capability), messageType)
 	}
 	return c.SendCustomMessage(&protobufs.CustomMessage{
 		Capability: h.capability,

@@ -12,6 +12,8 @@ import (
 	"github.com/open-telemetry/opamp-go/protobufs"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/opampcustommessages"
 	"go.uber.org/zap"
+
+	"github.com/opampext/opampextension/internal/utf8fix"
 )
 
 // Client is the part of the OpAMP client the registry needs. Keeping it
@@ -33,6 +35,9 @@ var _ opampcustommessages.CustomCapabilityRegistry = (*Registry)(nil)
 // client is attached later and receives the list collected so far.
 type Registry struct {
 	logger *zap.Logger
+	// utf8 repairs capabilities and message types that are not valid
+	// UTF-8, which no OpAMP message can carry.
+	utf8 *utf8fix.Warner
 
 	// pushMu serialises capability pushes so that the last push to reach
 	// the client always carries the latest list. It is taken before mu and
@@ -72,6 +77,7 @@ func NewRegistry(logger *zap.Logger, opts ...Option) *Registry {
 	}
 	r := &Registry{
 		logger:   logger,
+		utf8:     utf8fix.NewWarner(logger),
 		handlers: make(map[string][]*Handler),
 	}
 	for _, o := range opts {
@@ -112,6 +118,7 @@ func (r *Registry) Register(capability string, opts ...opampcustommessages.Custo
 	if capability == "" {
 		return nil, fmt.Errorf("custom capability registration: %w", ErrEmptyCapability)
 	}
+	capability = r.utf8.Valid(fmt.Sprintf("custom capability %q", capability), capability)
 	o := opampcustommessages.DefaultCustomCapabilityRegisterOptions()
 	for _, opt := range opts {
 		if opt != nil {

@@ -10,6 +10,8 @@ import (
 	"reflect"
 	"strings"
 	"time"
+
+	"github.com/opampext/opampextension/internal/utf8fix"
 )
 
 // Placeholder replaces every redacted value. It is the text core renders
@@ -121,6 +123,7 @@ func redactMap(m map[string]any, secret bool) map[string]any {
 	out := make(map[string]any, len(m))
 	for k, v := range m {
 		childSecret := secret || IsSecretKey(k) || (valueIsSecret && strings.EqualFold(k, "value"))
+		k, _ = utf8fix.String(k)
 		out[k] = redactValue(v, childSecret)
 	}
 	return out
@@ -137,7 +140,10 @@ func redactList(l []any, secret bool) []any {
 	return out
 }
 
+// redactString also makes s valid UTF-8 (U+FFFD for invalid bytes), so
+// that the server reads the text rather than YAML's base64 of it.
 func redactString(s string, secret bool) string {
+	s, _ = utf8fix.String(s)
 	if !secret || s == "" {
 		return scrubString(s)
 	}

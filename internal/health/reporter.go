@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -11,6 +12,8 @@ import (
 	"go.opentelemetry.io/collector/extension/extensioncapabilities"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/opampext/opampextension/internal/utf8fix"
 )
 
 // Sink delivers a health tree, typically to OpAMPClient.SetHealth. It is
@@ -32,6 +35,7 @@ type Settings struct {
 // Reporter keeps the health table and sends the tree whenever it changes.
 type Reporter struct {
 	logger    *zap.Logger
+	utf8      *utf8fix.Warner // error texts from remote systems may be any bytes
 	startTime time.Time
 	sink      Sink
 	now       func() time.Time // replaced in tests
@@ -65,6 +69,7 @@ func New(set Settings) *Reporter {
 	if r.logger == nil {
 		r.logger = zap.NewNop()
 	}
+	r.utf8 = utf8fix.NewWarner(r.logger)
 	if r.startTime.IsZero() {
 		r.startTime = r.now()
 	}
@@ -83,6 +88,11 @@ func (r *Reporter) ComponentStatusChanged(id *componentstatus.InstanceID, ev *co
 	var errText string
 	if err := ev.Err(); err != nil {
 		errText = err.Error()
+		if fixed, changed := utf8fix.String(errText); changed {
+			// One warning per component, however often it repeats the text.
+			r.utf8.Repaired(fmt.Sprintf("health last_error of %s:%s", strings.ToLower(id.Kind().String()), id.ComponentID()))
+			errText = fixed
+		}
 	}
 	ts := ev.Timestamp()
 	if ts.IsZero() {
