@@ -23,6 +23,7 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
+	"go.uber.org/zap"
 
 	"github.com/opampext/opampextension/internal/metadata"
 	"github.com/opampext/opampextension/internal/testserver"
@@ -69,6 +70,17 @@ func startCollector(t *testing.T, yaml string) *collectorRun {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(yaml), 0o600))
+	return runCollector(t, confmap.ResolverSettings{
+		URIs:              []string{path},
+		ProviderFactories: []confmap.ProviderFactory{fileprovider.NewFactory(), envprovider.NewFactory()},
+	})
+}
+
+// runCollector runs a Collector with nop components and this extension,
+// its config resolved by rs and its logger built with opts, until the
+// test ends.
+func runCollector(t *testing.T, rs confmap.ResolverSettings, opts ...zap.Option) *collectorRun {
+	t.Helper()
 	factories := func() (otelcol.Factories, error) {
 		var f otelcol.Factories
 		var err error
@@ -88,12 +100,10 @@ func startCollector(t *testing.T, yaml string) *collectorRun {
 		return f, nil
 	}
 	col, err := otelcol.NewCollector(otelcol.CollectorSettings{
-		BuildInfo: component.BuildInfo{Command: "otelcol-e2e", Description: "test", Version: "0.0.1"},
-		Factories: factories,
-		ConfigProviderSettings: otelcol.ConfigProviderSettings{ResolverSettings: confmap.ResolverSettings{
-			URIs:              []string{path},
-			ProviderFactories: []confmap.ProviderFactory{fileprovider.NewFactory(), envprovider.NewFactory()},
-		}},
+		BuildInfo:               component.BuildInfo{Command: "otelcol-e2e", Description: "test", Version: "0.0.1"},
+		Factories:               factories,
+		ConfigProviderSettings:  otelcol.ConfigProviderSettings{ResolverSettings: rs},
+		LoggingOptions:          opts,
 		DisableGracefulShutdown: true,
 		SkipSettingGRPCLogger:   true,
 	})
