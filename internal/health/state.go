@@ -62,6 +62,18 @@ type snapshot struct {
 // The caller holds r.mu.
 func (r *Reporter) record(id *componentstatus.InstanceID, st componentstatus.Status, errText string, ts time.Time) bool {
 	key := *id
+	if st == componentstatus.StatusStopped && r.phase == phaseReady {
+		// Stopped while the Collector runs: a partial reload
+		// (service.partialReload) removed the component, or is rebuilding
+		// it and the new instance reports Starting next. Either way this
+		// instance is gone; keeping it would leave the root unhealthy for
+		// good. On shutdown (phaseStopping) the final states stay.
+		if _, ok := r.leaves[key]; ok {
+			delete(r.leaves, key)
+			return true
+		}
+		return false
+	}
 	if l, ok := r.leaves[key]; ok {
 		if l.status == st && l.errText == errText {
 			return false
