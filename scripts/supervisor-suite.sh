@@ -11,7 +11,8 @@
 #   - the tests that import contrib's testbed, which the module proxy refuses
 #     (DROP_TESTS; scripts/supsuite removes them and their unused imports),
 #   - the replace directives of its go.mod (they point into the contrib
-#     monorepo) and its requirement on testbed.
+#     monorepo) and its requirement on testbed;
+# and the test scripts get back the executable bit module zips drop.
 # The tests are compiled once into suite.test (rebuilt when the copy
 # changes), and each top-level test runs in its own process and process
 # group, bounded by BOUND (SLOW_BOUND for tests that build Go code), so one
@@ -26,6 +27,9 @@
 #      BOUND       per-test time limit, as 90, 90s, 3m or 1h (default 180s)
 #      SLOW_BOUND  limit for TestSupervisorBinarySize, which runs go build
 #                  (default 900s)
+#      RETRY_TESTS comma-separated tests run again once when they fail
+#                  (default: the one with a known Supervisor race, see
+#                  below; empty for none)
 #      DISTRO      the Collector to test (default _build/otelcol-opamp)
 #      GO          the go command (default go)
 set -euo pipefail
@@ -44,6 +48,14 @@ SUPERVISOR_MODULE=github.com/open-telemetry/opentelemetry-collector-contrib/cmd/
 SUPERVISOR_VERSION=v0.158.0
 TESTBED_MODULE=github.com/open-telemetry/opentelemetry-collector-contrib/testbed
 DROP_TESTS=TestSupervisorRemoteConfigApplyStatus,TestSupervisorEmitBootstrapTelemetry
+# Tests run a second time when they fail, for a known race of the Supervisor
+# itself, not of the Collector: in HUP-reload mode it rewrites effective.yaml
+# in place (os.WriteFile truncates, then writes) while the collector it has
+# just started may be reading it; the collector then reads an empty file,
+# exits with "invalid configuration: empty configuration file", and the
+# Supervisor only notices after its 10 s wait for the agent. Seen in about
+# 1 of 20 runs of the HUPReload subtest here. A retry is reported as such.
+RETRY_TESTS="${RETRY_TESTS-TestSupervisorRestartsWithLastWorkingRemoteConfigAfterFailedConfig}"
 
 work="$root/_build/supervisor-suite"
 moddir="$work/contrib/cmd/opampsupervisor"
@@ -80,7 +92,10 @@ prepare() {
 	rm -rf "$moddir" "$stamp"
 	mkdir -p "$(dirname "$moddir")"
 	cp -r "$dir" "$moddir"
+	# Module zips keep no file modes: give the test scripts back the
+	# executable bit they have in contrib's repository.
 	chmod -R u+w "$moddir"
+	find "$moddir" -name '*.sh' -exec chmod +x {} +
 	"$GO" run ./scripts/supsuite -file "$moddir/e2e_test.go" -drop "$DROP_TESTS"
 	(
 		cd "$moddir"
@@ -159,6 +174,22 @@ kill_group() {
 }
 trap 'kill_group; exit 130' INT TERM
 
+# run_one NAME LOG BOUND: runs one top-level test in a process group of its
+# own and returns its exit status.
+run_one() {
+	local rc=0
+	# setsid makes the test the leader of a new process group (this script
+	# runs without job control, so setsid does not fork and $! is that
+	# leader); the collectors the Supervisor starts stay in it. The outer
+	# timeout is a backstop for a binary that hangs past -test.timeout.
+	setsid timeout -k 10s "$(($3 + 30))s" \
+		"$suite" -test.run "^${1}\$" -test.timeout "${3}s" -test.v -test.count 1 >"$2" 2>&1 &
+	group=$!
+	wait "$group" || rc=$?
+	kill_group
+	return "$rc"
+}
+
 passed=0 failed=0 skipped=0
 failures=()
 start_all=$SECONDS
@@ -166,23 +197,23 @@ for name in "${tests[@]}"; do
 	bound=$bound_s
 	[[ "$name" == TestSupervisorBinarySize ]] && bound=$slow_bound_s
 	out="$logs/$name.log"
+	rm -f "$logs/$name".*
 	t0=$(date +%s.%N)
-	# setsid makes the test the leader of a new process group (this script
-	# runs without job control, so setsid does not fork and $! is that
-	# leader); the collectors the Supervisor starts stay in it. The outer
-	# timeout is a backstop for a binary that hangs past -test.timeout.
-	setsid timeout -k 10s "$((bound + 30))s" \
-		"$suite" -test.run "^${name}\$" -test.timeout "${bound}s" -test.v -test.count 1 >"$out" 2>&1 &
-	group=$!
 	rc=0
-	wait "$group" || rc=$?
-	kill_group
+	run_one "$name" "$out" "$bound" || rc=$?
+	note=""
+	if [[ $rc -ne 0 && ",$RETRY_TESTS," == *",$name,"* ]]; then
+		mv "$out" "$logs/$name.first.log"
+		rc=0
+		run_one "$name" "$out" "$bound" || rc=$?
+		note=", on retry; first run: $logs/$name.first.log"
+	fi
 	secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 	if [[ $rc -eq 0 ]] && grep -q -- "^--- SKIP: ${name} " "$out"; then
 		echo "SKIP $name (${secs}s)"
 		skipped=$((skipped + 1))
 	elif [[ $rc -eq 0 ]]; then
-		echo "PASS $name (${secs}s)"
+		echo "PASS $name (${secs}s$note)"
 		passed=$((passed + 1))
 	else
 		echo "FAIL $name (${secs}s)"
