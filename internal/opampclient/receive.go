@@ -44,8 +44,7 @@ func (c *Client) process(ctx context.Context, msg *protobufs.ServerToAgent) {
 
 	data := &types.MessageData{}
 	if rc := msg.GetRemoteConfig(); rc != nil {
-		// This client never advertises AcceptsRemoteConfig.
-		c.logger.Debug("Ignoring a remote config: the agent does not accept remote configuration")
+		data.RemoteConfig = c.acceptRemoteConfig(rc)
 	}
 	if msg.GetPackagesAvailable() != nil {
 		c.logger.Debug("Ignoring offered packages: the agent does not accept packages")
@@ -71,7 +70,7 @@ func (c *Client) process(ctx context.Context, msg *protobufs.ServerToAgent) {
 			c.logger.Debug("Ignoring a custom message for a capability the agent does not advertise", zap.String("capability", cm.GetCapability()))
 		}
 	}
-	if h := c.settings.Handler.OnMessage; h != nil && (data.AgentIdentification != nil || data.CustomCapabilities != nil || data.CustomMessage != nil) {
+	if h := c.settings.Handler.OnMessage; h != nil && (data.AgentIdentification != nil || data.CustomCapabilities != nil || data.CustomMessage != nil || data.RemoteConfig != nil) {
 		h(ctx, data)
 	}
 	if er := msg.GetErrorResponse(); er != nil {

@@ -21,6 +21,7 @@ const (
 	fComponentsFull
 	fCustomCapabilities
 	fFullState
+	fRemoteConfigStatus
 	numFields
 )
 
@@ -47,11 +48,12 @@ type reportState struct {
 	uid  types.InstanceUid
 	seq  uint64
 
-	description *protobufs.AgentDescription
-	health      *protobufs.ComponentHealth
-	effective   *protobufs.EffectiveConfig
-	components  *protobufs.AvailableComponents
-	customCaps  *protobufs.CustomCapabilities
+	description  *protobufs.AgentDescription
+	health       *protobufs.ComponentHealth
+	effective    *protobufs.EffectiveConfig
+	components   *protobufs.AvailableComponents
+	customCaps   *protobufs.CustomCapabilities
+	remoteStatus *protobufs.RemoteConfigStatus
 
 	// version[f] counts changes of f; sent[f] is the version the server has.
 	version [numFields]uint64
@@ -257,6 +259,7 @@ func (r *reportState) next(heartbeat bool) *outgoing {
 		o.custom = r.custom
 		o.kinds |= KindCustomMessage
 	}
+	r.remoteConfigStatusLocked(m, o, full)
 	if o.kinds == 0 {
 		o.kinds = KindHeartbeat
 	}

@@ -1,9 +1,8 @@
 // Package persist is the one small layer through which the extension keeps
 // state that must outlive an extension instance. Today that is the
-// instance uid across in-process reloads (SIGHUP builds a new extension);
-// state that must survive a process restart (remote configuration, offered
-// connection settings) will get a file-backed Store behind the same
-// interface.
+// instance uid across in-process reloads (SIGHUP builds a new extension),
+// in Process; state that must survive a process restart (the remote
+// configuration and its status) is kept in a Dir, the file-backed Store.
 package persist
 
 import (
