@@ -73,7 +73,7 @@ var (
 	_ extensioncapabilities.Dependent              = (*opampAgent)(nil)
 	_ extensioncapabilities.ConfigSnapshotWatcher  = (*opampAgent)(nil)
 	_ extensioncapabilities.PipelineWatcher        = (*opampAgent)(nil)
-	_ componentstatus.Watcher                      = (*opampAgent)(nil)
+	_ extensioncapabilities.ComponentStatusWatcher = (*opampAgent)(nil)
 	_ opampcustommessages.CustomCapabilityRegistry = (*opampAgent)(nil)
 )
 

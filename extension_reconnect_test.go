@@ -29,7 +29,7 @@ func TestReconnectResendsFullState(t *testing.T) {
 	require.NoError(t, agent.Start(context.Background(), newTestHost()))
 	defer shutdown(t, agent)
 	require.NoError(t, agent.NotifyConfigSnapshot(context.Background(), snapshot(t, secretConfig)))
-	agent.ComponentStatusChanged(otlpRecv, statusEvent(componentstatus.StatusOK))
+	agent.Changed(otlpRecv, statusEvent(componentstatus.StatusOK))
 	require.NoError(t, agent.Ready())
 	uid := agent.uid.String()
 	st := srv.WaitAgent(t, waitTime, func(a *testserver.AgentState) bool { return a.UID == uid && a.Health.GetHealthy() })

@@ -71,11 +71,11 @@ func TestReportsEverything(t *testing.T) {
 			agent := newAgent(t, cfg)
 			host := newTestHost()
 
-			agent.ComponentStatusChanged(otlpRecv, statusEvent(componentstatus.StatusStarting))
+			agent.Changed(otlpRecv, statusEvent(componentstatus.StatusStarting))
 			require.NoError(t, agent.Start(context.Background(), host))
 			require.NoError(t, agent.NotifyConfigSnapshot(context.Background(), snapshot(t, secretConfig)))
-			agent.ComponentStatusChanged(otlpRecv, statusEvent(componentstatus.StatusOK))
-			agent.ComponentStatusChanged(debugExp, statusEvent(componentstatus.StatusOK))
+			agent.Changed(otlpRecv, statusEvent(componentstatus.StatusOK))
+			agent.Changed(debugExp, statusEvent(componentstatus.StatusOK))
 			require.NoError(t, agent.Ready())
 
 			uid := agent.uid.String()
@@ -130,7 +130,7 @@ func TestRepeatedStatusSendsNothing(t *testing.T) {
 	agent := newAgent(t, wsConfig(srv.WSURL()))
 	require.NoError(t, agent.Start(context.Background(), newTestHost()))
 	defer shutdown(t, agent)
-	agent.ComponentStatusChanged(otlpRecv, statusEvent(componentstatus.StatusOK))
+	agent.Changed(otlpRecv, statusEvent(componentstatus.StatusOK))
 	require.NoError(t, agent.Ready())
 	uid := agent.uid.String()
 	srv.WaitAgent(t, waitTime, func(a *testserver.AgentState) bool { return a.UID == uid && a.Health.GetHealthy() })
@@ -138,13 +138,13 @@ func TestRepeatedStatusSendsNothing(t *testing.T) {
 	before := srv.Agent(uid).MessageCount
 
 	for range 200 {
-		agent.ComponentStatusChanged(otlpRecv, statusEvent(componentstatus.StatusOK))
+		agent.Changed(otlpRecv, statusEvent(componentstatus.StatusOK))
 	}
 	time.Sleep(500 * time.Millisecond)
 	assert.Equal(t, before, srv.Agent(uid).MessageCount, "repeated identical statuses were sent")
 
 	// A real change still goes out.
-	agent.ComponentStatusChanged(otlpRecv, componentstatus.NewRecoverableErrorEvent(errors.New("queue full")))
+	agent.Changed(otlpRecv, componentstatus.NewRecoverableErrorEvent(errors.New("queue full")))
 	st := srv.WaitAgent(t, waitTime, func(a *testserver.AgentState) bool { return a.UID == uid && !a.Health.GetHealthy() })
 	leaf := st.Health.GetComponentHealthMap()["pipeline:traces"].GetComponentHealthMap()["receiver:otlp"]
 	assert.Equal(t, "queue full", leaf.GetLastError())
@@ -162,13 +162,13 @@ func TestHealthDisabled(t *testing.T) {
 	go func() {
 		defer close(done)
 		for range 1000 {
-			agent.ComponentStatusChanged(otlpRecv, statusEvent(componentstatus.StatusOK))
+			agent.Changed(otlpRecv, statusEvent(componentstatus.StatusOK))
 		}
 	}()
 	select {
 	case <-done:
 	case <-time.After(waitTime):
-		t.Fatal("ComponentStatusChanged blocked with reports_health: false")
+		t.Fatal("Changed blocked with reports_health: false")
 	}
 	require.NoError(t, agent.Start(context.Background(), newTestHost()))
 	defer shutdown(t, agent)

@@ -66,7 +66,7 @@ func FuzzReportedStrings(f *testing.F) {
 		require.NoError(t, agent.NotifyConfigSnapshot(context.Background(), snapshot(t, map[string]any{
 			"receivers": map[string]any{"otlp": map[string]any{"endpoint": cfgValue, "x" + cfgValue: 1}},
 		})))
-		agent.ComponentStatusChanged(otlpRecv, componentstatus.NewRecoverableErrorEvent(errors.New(errText)))
+		agent.Changed(otlpRecv, componentstatus.NewRecoverableErrorEvent(errors.New(errText)))
 		require.NoError(t, agent.Ready())
 		require.Eventually(t, func() bool {
 			_, err := handler.SendMessage(msgType, []byte(attr))

@@ -39,7 +39,7 @@ func TestMetricsAreWired(t *testing.T) {
 
 			require.NoError(t, agent.Start(context.Background(), newTestHost()))
 			defer shutdown(t, agent)
-			agent.ComponentStatusChanged(otlpRecv, statusEvent(componentstatus.StatusOK))
+			agent.Changed(otlpRecv, statusEvent(componentstatus.StatusOK))
 			require.NoError(t, agent.Ready())
 
 			uid := agent.uid.String()

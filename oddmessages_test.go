@@ -140,7 +140,7 @@ func TestOddServerMessages(t *testing.T) {
 				sendAndWait(t, srv, uid.String(), tc.msg, tr == "http")
 				// A later health change still reaches the server.
 				probe := fmt.Sprintf("probe %d after %s", i, tc.name)
-				agent.ComponentStatusChanged(otlpRecv, componentstatus.NewRecoverableErrorEvent(errors.New(probe)))
+				agent.Changed(otlpRecv, componentstatus.NewRecoverableErrorEvent(errors.New(probe)))
 				srv.WaitAgent(t, waitTime, func(a *testserver.AgentState) bool {
 					leaf := a.Health.GetComponentHealthMap()["pipeline:traces"].GetComponentHealthMap()["receiver:otlp"]
 					return a.UID == uid.String() && leaf.GetLastError() == probe

@@ -14,7 +14,6 @@ import (
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/extension"
-	"go.opentelemetry.io/collector/extension/extensioncapabilities"
 	"go.opentelemetry.io/collector/featuregate"
 	"go.opentelemetry.io/collector/otelcol"
 	"go.opentelemetry.io/collector/receiver"
@@ -96,13 +95,6 @@ func setGate(t *testing.T, id string, on bool) {
 // receiver's Stopping and Stopped. The server must see the new receiver,
 // no trace of the old one, and a healthy root (issue 10, part 5).
 func TestPartialReloadRemovesGoneComponents(t *testing.T) {
-	if _, ok := any((*opampAgent)(nil)).(extensioncapabilities.ComponentStatusWatcher); !ok {
-		// Core v0.165.0 reports component status to extensions only through
-		// this interface (service/extensions.NotifyComponentStatusChange):
-		// without it the tree holds no component at all, and
-		// TestCollectorEndToEnd fails for the same reason.
-		t.Skip("the extension does not implement extensioncapabilities.ComponentStatusWatcher yet")
-	}
 	setGate(t, "service.partialReload", true)
 	setGate(t, "service.partialReloadReceivers", true)
 	srv := testserver.Start(t)

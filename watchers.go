@@ -18,12 +18,13 @@ import (
 // Shutdown; the health reporter keeps the change and retries it later.
 var errNotStarted = errors.New("the OpAMP client is not running")
 
-// ComponentStatusChanged is called synchronously on every component's status
-// path, start-up included: it must never block. With reports_health off it
-// does nothing at all.
-func (a *opampAgent) ComponentStatusChanged(id *componentstatus.InstanceID, ev *componentstatus.Event) {
+// Changed (extensioncapabilities.ComponentStatusWatcher, the only status
+// hook core v0.165 calls) is called synchronously on every component's
+// status path, start-up included: it must never block. With reports_health
+// off it does nothing at all.
+func (a *opampAgent) Changed(id *componentstatus.InstanceID, ev *componentstatus.Event) {
 	if a.health != nil {
-		a.health.ComponentStatusChanged(id, ev)
+		a.health.Changed(id, ev)
 	}
 }
 

@@ -30,7 +30,7 @@ const capability = "io.opampext.reliability"
 // interfaces the Collector uses.
 type driven interface {
 	extension.Extension
-	componentstatus.Watcher
+	extensioncapabilities.ComponentStatusWatcher
 	extensioncapabilities.PipelineWatcher
 	extensioncapabilities.ConfigSnapshotWatcher
 	opampcustommessages.CustomCapabilityRegistry
@@ -126,7 +126,7 @@ func startFleet(t *testing.T, endpointHost string, fs fleetSettings) []*agent {
 		})
 		require.NoError(t, d.NotifyConfigSnapshot(context.Background(), extensioncapabilities.NewConfigSnapshot(conf, conf)))
 		for _, c := range components {
-			d.ComponentStatusChanged(c.id, componentstatus.NewEvent(componentstatus.StatusStarting))
+			d.Changed(c.id, componentstatus.NewEvent(componentstatus.StatusStarting))
 			a.setStatus(c, componentstatus.StatusOK)
 		}
 		require.NoError(t, d.Ready())
@@ -146,7 +146,7 @@ func (a *agent) setStatus(c watched, st componentstatus.Status) {
 	if st == componentstatus.StatusRecoverableError {
 		ev = componentstatus.NewRecoverableErrorEvent(errors.New("exporting failed: connection refused"))
 	}
-	a.ext.ComponentStatusChanged(c.id, ev)
+	a.ext.Changed(c.id, ev)
 }
 
 // flip toggles one component between OK and a recoverable error.

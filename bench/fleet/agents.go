@@ -38,7 +38,7 @@ type agentExtension interface {
 	extension.Extension
 	extensioncapabilities.PipelineWatcher
 	extensioncapabilities.ConfigSnapshotWatcher
-	componentstatus.Watcher
+	extensioncapabilities.ComponentStatusWatcher
 }
 
 type fleet struct {
@@ -92,10 +92,10 @@ func startFleet(ctx context.Context, endpoint string, n int) (*fleet, error) {
 			return nil, errors.Join(err, f.shutdown(ctx))
 		}
 		for _, id := range pipelineComponents {
-			a.ComponentStatusChanged(id, componentstatus.NewEvent(componentstatus.StatusStarting))
+			a.Changed(id, componentstatus.NewEvent(componentstatus.StatusStarting))
 		}
 		for _, id := range pipelineComponents {
-			a.ComponentStatusChanged(id, componentstatus.NewEvent(componentstatus.StatusOK))
+			a.Changed(id, componentstatus.NewEvent(componentstatus.StatusOK))
 		}
 		if err := a.Ready(); err != nil {
 			return nil, errors.Join(err, f.shutdown(ctx))
@@ -116,7 +116,7 @@ func (f *fleet) repeatStatus(interval time.Duration, stop <-chan struct{}) {
 			return
 		case <-t.C:
 			for _, a := range f.agents {
-				a.ComponentStatusChanged(exporterID, componentstatus.NewEvent(componentstatus.StatusOK))
+				a.Changed(exporterID, componentstatus.NewEvent(componentstatus.StatusOK))
 			}
 		}
 	}

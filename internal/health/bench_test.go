@@ -11,7 +11,7 @@ import (
 )
 
 // BenchmarkStatusEventToMessage measures one status change travelling from
-// ComponentStatusChanged to the Sink, in a Collector of 20 components.
+// Changed to the Sink, in a Collector of 20 components.
 func BenchmarkStatusEventToMessage(b *testing.B) {
 	sent := make(chan struct{}, 1)
 	r := New(Settings{Sink: func(*protobufs.ComponentHealth) error {
@@ -19,7 +19,7 @@ func BenchmarkStatusEventToMessage(b *testing.B) {
 		return nil
 	}})
 	for i := range 19 {
-		r.ComponentStatusChanged(inst(component.KindExporter, fmt.Sprintf("otlp/%d", i), "traces", "metrics"),
+		r.Changed(inst(component.KindExporter, fmt.Sprintf("otlp/%d", i), "traces", "metrics"),
 			componentstatus.NewEvent(componentstatus.StatusOK))
 	}
 	if err := r.Ready(); err != nil {
@@ -35,7 +35,7 @@ func BenchmarkStatusEventToMessage(b *testing.B) {
 
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		r.ComponentStatusChanged(id, events[i%2])
+		r.Changed(id, events[i%2])
 		<-sent
 	}
 	b.StopTimer()

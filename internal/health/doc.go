@@ -2,7 +2,7 @@
 // OpAMP ComponentHealth tree and hands it to a Sink only when the tree
 // actually changed.
 //
-// The service calls componentstatus.Watcher synchronously on the path every
+// The service calls extensioncapabilities.ComponentStatusWatcher synchronously on the path every
 // component reports through, start-up included, so the event path only
 // updates a small in-memory table under a mutex and pokes a one-slot wake-up
 // channel; a single goroutine builds the tree and calls the Sink. Repeated

@@ -18,16 +18,16 @@ func TestStoppedWhileRunningIsRemoved(t *testing.T) {
 	renamed := inst(component.KindReceiver, "nop/renamed", "traces")
 	exp := inst(component.KindExporter, "nop", "traces")
 	for _, id := range []*componentstatus.InstanceID{old, exp} {
-		r.ComponentStatusChanged(id, ev(componentstatus.StatusStarting))
-		r.ComponentStatusChanged(id, ev(componentstatus.StatusOK))
+		r.Changed(id, ev(componentstatus.StatusStarting))
+		r.Changed(id, ev(componentstatus.StatusOK))
 	}
 	assert.NoError(t, r.Ready())
 
 	// What core's Graph.UpdateReceivers reports for the rename.
-	r.ComponentStatusChanged(old, ev(componentstatus.StatusStopping))
-	r.ComponentStatusChanged(old, ev(componentstatus.StatusStopped))
-	r.ComponentStatusChanged(renamed, ev(componentstatus.StatusStarting))
-	r.ComponentStatusChanged(renamed, ev(componentstatus.StatusOK))
+	r.Changed(old, ev(componentstatus.StatusStopping))
+	r.Changed(old, ev(componentstatus.StatusStopped))
+	r.Changed(renamed, ev(componentstatus.StatusStarting))
+	r.Changed(renamed, ev(componentstatus.StatusOK))
 
 	tree := r.Current()
 	leaves := tree.GetComponentHealthMap()["pipeline:traces"].GetComponentHealthMap()
@@ -37,8 +37,8 @@ func TestStoppedWhileRunningIsRemoved(t *testing.T) {
 
 	assert.NoError(t, r.NotReady())
 	for _, id := range []*componentstatus.InstanceID{renamed, exp} {
-		r.ComponentStatusChanged(id, ev(componentstatus.StatusStopping))
-		r.ComponentStatusChanged(id, ev(componentstatus.StatusStopped))
+		r.Changed(id, ev(componentstatus.StatusStopping))
+		r.Changed(id, ev(componentstatus.StatusStopped))
 	}
 	leaves = r.Current().GetComponentHealthMap()["pipeline:traces"].GetComponentHealthMap()
 	assert.Equal(t, componentstatus.StatusStopped.String(), leaves["receiver:nop/renamed"].GetStatus(), "shutdown keeps final states")

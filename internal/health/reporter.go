@@ -52,8 +52,8 @@ type Reporter struct {
 }
 
 var (
-	_ componentstatus.Watcher               = (*Reporter)(nil)
-	_ extensioncapabilities.PipelineWatcher = (*Reporter)(nil)
+	_ extensioncapabilities.ComponentStatusWatcher = (*Reporter)(nil)
+	_ extensioncapabilities.PipelineWatcher        = (*Reporter)(nil)
 )
 
 // New returns a Reporter that sends nothing until Start.
@@ -79,9 +79,9 @@ func New(set Settings) *Reporter {
 	return r
 }
 
-// ComponentStatusChanged records an event. It never blocks on the Sink and
+// Changed records an event. It never blocks on the Sink and
 // does nothing when the event repeats the component's current state.
-func (r *Reporter) ComponentStatusChanged(id *componentstatus.InstanceID, ev *componentstatus.Event) {
+func (r *Reporter) Changed(id *componentstatus.InstanceID, ev *componentstatus.Event) {
 	if id == nil || ev == nil {
 		return
 	}

@@ -21,11 +21,11 @@ import (
 func TestRepeatedEventsDoNotWake(t *testing.T) {
 	r := New(Settings{})
 	id := inst(component.KindProcessor, "memory_limiter", "traces")
-	r.ComponentStatusChanged(id, ev(componentstatus.StatusOK))
+	r.Changed(id, ev(componentstatus.StatusOK))
 	require.Len(t, r.wake, 1)
 	<-r.wake
 	for range 1000 {
-		r.ComponentStatusChanged(id, ev(componentstatus.StatusOK))
+		r.Changed(id, ev(componentstatus.StatusOK))
 	}
 	assert.Empty(t, r.wake)
 }
@@ -36,15 +36,15 @@ func TestRepeatedEventsSendNothing(t *testing.T) {
 	r.Start()
 	id := inst(component.KindProcessor, "memory_limiter", "traces")
 	first := ev(componentstatus.StatusOK)
-	r.ComponentStatusChanged(id, first)
+	r.Changed(id, first)
 	c.next(t)
 
 	for range 1000 {
-		r.ComponentStatusChanged(id, ev(componentstatus.StatusOK))
+		r.Changed(id, ev(componentstatus.StatusOK))
 	}
 	// A real change afterwards is the only further send, and the repeats
 	// did not move the memory_limiter's status time.
-	r.ComponentStatusChanged(inst(component.KindReceiver, "otlp", "traces"), ev(componentstatus.StatusOK))
+	r.Changed(inst(component.KindReceiver, "otlp", "traces"), ev(componentstatus.StatusOK))
 	got := c.next(t)
 	shutdown(t, r)
 	assert.Empty(t, c.remaining())
@@ -94,11 +94,11 @@ func TestBurstsCoalesce(t *testing.T) {
 	r := New(Settings{Sink: g.sink})
 	r.Start()
 	id := inst(component.KindExporter, "otlp", "metrics")
-	r.ComponentStatusChanged(id, ev(componentstatus.StatusStarting))
+	r.Changed(id, ev(componentstatus.StatusStarting))
 	waitEntered(t, g) // the sender is now stuck in the first send
 
 	for i := range 100 {
-		r.ComponentStatusChanged(id, componentstatus.NewRecoverableErrorEvent(fmt.Errorf("attempt %d", i)))
+		r.Changed(id, componentstatus.NewRecoverableErrorEvent(fmt.Errorf("attempt %d", i)))
 	}
 	close(g.release)
 	waitEntered(t, g)
@@ -114,7 +114,7 @@ func TestBlockedSinkDoesNotBlockEvents(t *testing.T) {
 	g := newGate()
 	r := New(Settings{Sink: g.sink})
 	r.Start()
-	r.ComponentStatusChanged(inst(component.KindReceiver, "otlp", "logs"), ev(componentstatus.StatusStarting))
+	r.Changed(inst(component.KindReceiver, "otlp", "logs"), ev(componentstatus.StatusStarting))
 	waitEntered(t, g)
 
 	const workers, perWorker = 100, 100
@@ -127,7 +127,7 @@ func TestBlockedSinkDoesNotBlockEvents(t *testing.T) {
 				if i%2 == 1 {
 					st = componentstatus.StatusRecoverableError
 				}
-				r.ComponentStatusChanged(id, ev(st))
+				r.Changed(id, ev(st))
 			}
 		})
 	}
@@ -149,7 +149,7 @@ func TestTransitions(t *testing.T) {
 	r.Start()
 	defer shutdown(t, r)
 	id := inst(component.KindReceiver, "otlp", "traces")
-	report := func(e *componentstatus.Event) func() { return func() { r.ComponentStatusChanged(id, e) } }
+	report := func(e *componentstatus.Event) func() { return func() { r.Changed(id, e) } }
 
 	steps := []struct {
 		name        string
@@ -200,7 +200,7 @@ func TestSinkErrorRetriedOnNextChange(t *testing.T) {
 	}})
 	r.Start()
 	id := inst(component.KindReceiver, "otlp", "traces")
-	r.ComponentStatusChanged(id, ev(componentstatus.StatusStarting))
+	r.Changed(id, ev(componentstatus.StatusStarting))
 	require.Eventually(t, func() bool { return logs.Len() == 1 }, waitFor, time.Millisecond)
 	assert.Equal(t, "not connected", logs.All()[0].ContextMap()["error"])
 
@@ -215,8 +215,8 @@ func TestCurrentMatchesLastSent(t *testing.T) {
 	c := newCapture()
 	r := New(Settings{Sink: c.sink})
 	r.Start()
-	r.ComponentStatusChanged(inst(component.KindExtension, "opamp"), ev(componentstatus.StatusOK))
-	r.ComponentStatusChanged(inst(component.KindReceiver, "otlp", "traces", "logs"),
+	r.Changed(inst(component.KindExtension, "opamp"), ev(componentstatus.StatusOK))
+	r.Changed(inst(component.KindReceiver, "otlp", "traces", "logs"),
 		componentstatus.NewPermanentErrorEvent(errors.New("bind: address in use")))
 	require.NoError(t, r.Ready())
 	shutdown(t, r) // after this nothing more is sent
@@ -233,7 +233,7 @@ func TestCurrentMatchesLastSent(t *testing.T) {
 func TestEventsBeforeStartAreSent(t *testing.T) {
 	c := newCapture()
 	r := New(Settings{Sink: c.sink})
-	r.ComponentStatusChanged(inst(component.KindReceiver, "otlp", "traces"), ev(componentstatus.StatusStarting))
+	r.Changed(inst(component.KindReceiver, "otlp", "traces"), ev(componentstatus.StatusStarting))
 	r.Start()
 	r.Start() // no second sender
 	got := c.next(t)
@@ -246,7 +246,7 @@ func TestShutdownWithStuckSink(t *testing.T) {
 	g := newGate()
 	r := New(Settings{Sink: g.sink})
 	r.Start()
-	r.ComponentStatusChanged(inst(component.KindReceiver, "otlp", "traces"), ev(componentstatus.StatusOK))
+	r.Changed(inst(component.KindReceiver, "otlp", "traces"), ev(componentstatus.StatusOK))
 	waitEntered(t, g)
 
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
@@ -258,7 +258,7 @@ func TestShutdownWithStuckSink(t *testing.T) {
 
 	// Events after Shutdown are ignored.
 	before := r.Current()
-	r.ComponentStatusChanged(inst(component.KindReceiver, "otlp", "traces"), ev(componentstatus.StatusStopping))
+	r.Changed(inst(component.KindReceiver, "otlp", "traces"), ev(componentstatus.StatusStopping))
 	require.NoError(t, r.NotReady())
 	assert.True(t, proto.Equal(before, r.Current()))
 
@@ -272,14 +272,14 @@ func TestShutdownWithStuckSink(t *testing.T) {
 func TestShutdownWithoutStart(t *testing.T) {
 	r := New(Settings{})
 	require.NoError(t, r.Shutdown(t.Context()))
-	r.ComponentStatusChanged(inst(component.KindReceiver, "otlp", "traces"), ev(componentstatus.StatusOK))
+	r.Changed(inst(component.KindReceiver, "otlp", "traces"), ev(componentstatus.StatusOK))
 	assert.Empty(t, r.Current().ComponentHealthMap)
 }
 
 func TestNilInputsIgnored(t *testing.T) {
 	r := New(Settings{})
-	r.ComponentStatusChanged(nil, ev(componentstatus.StatusOK))
-	r.ComponentStatusChanged(inst(component.KindReceiver, "otlp", "traces"), nil)
+	r.Changed(nil, ev(componentstatus.StatusOK))
+	r.Changed(inst(component.KindReceiver, "otlp", "traces"), nil)
 	assert.Empty(t, r.Current().ComponentHealthMap)
 	assert.Empty(t, r.wake)
 }
@@ -288,7 +288,7 @@ func TestZeroTimestampUsesClock(t *testing.T) {
 	r := New(Settings{})
 	clock := time.Unix(42, 0)
 	r.now = func() time.Time { return clock }
-	r.ComponentStatusChanged(inst(component.KindExtension, "opamp"), &componentstatus.Event{})
+	r.Changed(inst(component.KindExtension, "opamp"), &componentstatus.Event{})
 	leaf := r.Current().ComponentHealthMap["extensions"].ComponentHealthMap["extension:opamp"]
 	require.NotNil(t, leaf)
 	assert.Equal(t, ns(clock), leaf.StatusTimeUnixNano)

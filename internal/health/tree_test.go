@@ -94,11 +94,11 @@ func TestTreeLayoutSharedReceiver(t *testing.T) {
 	exp2Ev := componentstatus.NewPermanentErrorEvent(errors.New("connection refused"))
 	connEv := ev(componentstatus.StatusOK)
 	extEv := ev(componentstatus.StatusOK)
-	r.ComponentStatusChanged(rcv, rcvEv)
-	r.ComponentStatusChanged(exp1, exp1Ev)
-	r.ComponentStatusChanged(exp2, exp2Ev)
-	r.ComponentStatusChanged(conn, connEv)
-	r.ComponentStatusChanged(ext, extEv)
+	r.Changed(rcv, rcvEv)
+	r.Changed(exp1, exp1Ev)
+	r.Changed(exp2, exp2Ev)
+	r.Changed(conn, connEv)
+	r.Changed(ext, extEv)
 	require.NoError(t, r.Ready())
 
 	ok := func(e *componentstatus.Event) *protobufs.ComponentHealth {
@@ -166,7 +166,7 @@ func TestTreeLayoutSharedReceiver(t *testing.T) {
 
 func TestComponentOutsidePipelineIgnored(t *testing.T) {
 	r := New(Settings{})
-	r.ComponentStatusChanged(inst(component.KindProcessor, "batch"), ev(componentstatus.StatusOK))
+	r.Changed(inst(component.KindProcessor, "batch"), ev(componentstatus.StatusOK))
 	assert.Empty(t, r.Current().GetComponentHealthMap())
 	assert.Empty(t, r.wake, "an ignored event must not wake the sender")
 }
@@ -178,7 +178,7 @@ func TestRootStatusTime(t *testing.T) {
 	id := inst(component.KindReceiver, "otlp", "logs")
 
 	starting := ev(componentstatus.StatusStarting)
-	r.ComponentStatusChanged(id, starting)
+	r.Changed(id, starting)
 	assert.Equal(t, ns(starting.Timestamp()), r.Current().StatusTimeUnixNano, "child change")
 
 	// Ready while a component is still starting leaves the root's own
@@ -191,7 +191,7 @@ func TestRootStatusTime(t *testing.T) {
 	assert.Equal(t, ns(starting.Timestamp()), root.StatusTimeUnixNano)
 
 	okEv := ev(componentstatus.StatusOK)
-	r.ComponentStatusChanged(id, okEv)
+	r.Changed(id, okEv)
 	root = r.Current()
 	assert.True(t, root.Healthy)
 	assert.Equal(t, ns(okEv.Timestamp()), root.StatusTimeUnixNano)

@@ -23,10 +23,10 @@ func TestErrorTextRepaired(t *testing.T) {
 	r := New(Settings{Logger: zap.New(core), Sink: c.sink})
 	id := inst(component.KindExporter, "otlp", "traces")
 	for range 5 {
-		r.ComponentStatusChanged(id, componentstatus.NewRecoverableErrorEvent(errors.New("HTTP 500: caf\xe9")))
-		r.ComponentStatusChanged(id, componentstatus.NewEvent(componentstatus.StatusOK))
+		r.Changed(id, componentstatus.NewRecoverableErrorEvent(errors.New("HTTP 500: caf\xe9")))
+		r.Changed(id, componentstatus.NewEvent(componentstatus.StatusOK))
 	}
-	r.ComponentStatusChanged(id, componentstatus.NewRecoverableErrorEvent(errors.New("HTTP 500: caf\xe9")))
+	r.Changed(id, componentstatus.NewRecoverableErrorEvent(errors.New("HTTP 500: caf\xe9")))
 
 	tree := r.Current()
 	_, err := proto.Marshal(tree)
