@@ -218,7 +218,20 @@ func (c *Client) Stop(ctx context.Context) error {
 	}
 	c.closeConn()
 	<-c.done
-	return ctx.Err()
+	return ctxErr(ctx)
+}
+
+// ctxErr is ctx's error, also once its deadline has passed by the clock
+// but its own timer has not fired yet: the stop bound's timer, set for the
+// same instant, may fire first.
+func ctxErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // redacted is the endpoint fit for a log line: userinfo hidden.
