@@ -65,6 +65,7 @@ type opampAgent struct {
 	// mu guards the reported state; never held across a blocking call.
 	mu        sync.Mutex
 	uid       uuid.UUID
+	identity  identity
 	effective *protobufs.EffectiveConfig
 }
 
@@ -82,15 +83,17 @@ func newOpAMPAgent(cfg *Config, set extension.Settings) (*opampAgent, error) {
 	if v, ok := set.Resource.Attributes().Get("service.instance.id"); ok {
 		resID = v.AsString()
 	}
-	keeper := instanceuid.NewKeeper(persist.Process(), set.ID.String(), cfg.InstanceUID)
-	uid, known := keeper.Load()
+	keeper := instanceuid.NewKeeper(persist.Process(), set.ID.String(), cfg.InstanceUID, resID)
+	uid, prevResConfigured, known := keeper.Load()
 	source := "kept from before the last reload"
 	if !known {
 		var err error
 		if uid, source, err = instanceuid.Resolve(cfg.InstanceUID, resID); err != nil {
 			return nil, fmt.Errorf("instance_uid: %w", err)
 		}
-		if err := keeper.Save(uid); err != nil {
+		// Whether the config set service.instance.id is known at the first
+		// config snapshot, which saves again (noteIdentity).
+		if err := keeper.Save(uid, false); err != nil {
 			set.Logger.Debug("Cannot remember the instance uid", zap.Error(err))
 		}
 	}
@@ -107,6 +110,7 @@ func newOpAMPAgent(cfg *Config, set extension.Settings) (*opampAgent, error) {
 		startTime: time.Now(),
 		uid:       uid,
 		keeper:    keeper,
+		identity:  identity{resourceID: resID, prevConfigured: prevResConfigured},
 		restart:   newRestarter(set.Logger, reload.Self),
 		registry:  custommsg.NewRegistry(set.Logger, custommsg.WithMaxMessageSize(cfg.CustomMessages.MaxMessageSize)),
 
@@ -188,11 +192,16 @@ func (a *opampAgent) Start(ctx context.Context, host component.Host) error {
 	}
 	a.client.Store(client)
 	// The server may have assigned a new uid before the client was stored,
-	// when adoptInstanceUID could not send the description yet.
+	// when adoptInstanceUID could not send the description yet, or the
+	// first snapshot adopted a configured one (noteIdentity), which the
+	// client does not know yet either.
 	a.mu.Lock()
 	latest := a.uid
 	a.mu.Unlock()
 	if latest != uid {
+		if client.InstanceUID() != [16]byte(latest) {
+			client.SetInstanceUID([16]byte(latest))
+		}
 		a.sendDescription(client, latest)
 	}
 	a.registry.Attach(countingSender{Client: client, tel: a.telemetry})

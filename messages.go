@@ -40,7 +40,7 @@ func (a *opampAgent) adoptInstanceUID(raw []byte) {
 		return
 	}
 	a.uid = uid
-	if err := a.keeper.Save(uid); err != nil {
+	if err := a.keeper.Save(uid, a.identity.configured); err != nil {
 		a.logger.Debug("Cannot remember the new instance uid", zap.Error(err))
 	}
 	a.mu.Unlock()

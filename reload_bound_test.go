@@ -20,27 +20,36 @@ import (
 // lets the test tell the Collector that it changed, which makes the
 // Collector reload (as SIGHUP does) without a signal to the test process.
 type reloadProvider struct {
-	yaml string
-
 	mu      sync.Mutex
+	yaml    string
 	watcher confmap.WatcherFunc
 }
 
 func (p *reloadProvider) Retrieve(_ context.Context, _ string, w confmap.WatcherFunc) (*confmap.Retrieved, error) {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.watcher = w
-	p.mu.Unlock()
 	return confmap.NewRetrievedFromYAML([]byte(p.yaml))
 }
 
 func (*reloadProvider) Scheme() string                 { return "reloadtest" }
 func (*reloadProvider) Shutdown(context.Context) error { return nil }
 
-func (p *reloadProvider) reload() {
+// reload makes the Collector reload, with yaml as its new config.
+func (p *reloadProvider) reload(yaml string) {
 	p.mu.Lock()
+	p.yaml = yaml
 	w := p.watcher
 	p.mu.Unlock()
 	w(&confmap.ChangeEvent{})
+}
+
+// run runs a Collector on p's config, its logger built with opts.
+func (p *reloadProvider) run(t *testing.T, opts ...zap.Option) *collectorRun {
+	return runCollector(t, confmap.ResolverSettings{
+		URIs:              []string{"reloadtest:config"},
+		ProviderFactories: []confmap.ProviderFactory{confmap.NewProviderFactory(func(confmap.ProviderSettings) confmap.Provider { return p })},
+	}, opts...)
 }
 
 // reloadConfig is a Collector whose opamp extension talks to endpoint
@@ -125,16 +134,14 @@ func TestReloadNotHeldByGoodbye(t *testing.T) {
 				deaf := startDeafWS(t)
 				endpoint, contacts = deaf.url, &deaf.upgrades
 			}
-			p := &reloadProvider{yaml: fmt.Sprintf(reloadConfig, tt.transport, endpoint, strings.Repeat("x", tt.bigSize))}
+			yaml := fmt.Sprintf(reloadConfig, tt.transport, endpoint, strings.Repeat("x", tt.bigSize))
+			p := &reloadProvider{yaml: yaml}
 			stops := &serviceStops{}
-			runCollector(t, confmap.ResolverSettings{
-				URIs:              []string{"reloadtest:config"},
-				ProviderFactories: []confmap.ProviderFactory{confmap.NewProviderFactory(func(confmap.ProviderSettings) confmap.Provider { return p })},
-			}, zap.Hooks(stops.hook))
+			p.run(t, zap.Hooks(stops.hook))
 			require.Eventually(t, func() bool { return contacts.Load() == 1 }, 3*waitTime, 10*time.Millisecond)
 			time.Sleep(500 * time.Millisecond) // the poll hangs, the write blocks
 
-			p.reload()
+			p.reload(yaml)
 			require.Eventually(t, func() bool { return len(stops.durations()) == 1 }, time.Minute, 10*time.Millisecond)
 			took := stops.durations()
 			t.Logf("The retiring service took %s to shut down", took[0].Round(10*time.Millisecond))

@@ -59,6 +59,7 @@ func (a *opampAgent) sendHealth(h *protobufs.ComponentHealth) error {
 // snapshot, and sends it when reporting is on. A config that cannot be
 // rendered is logged and does not fail the Collector.
 func (a *opampAgent) NotifyConfigSnapshot(ctx context.Context, snap extensioncapabilities.ConfigSnapshot) error {
+	a.noteIdentity(snap.Effective())
 	if !a.cfg.Capabilities.ReportsEffectiveConfig {
 		return nil
 	}

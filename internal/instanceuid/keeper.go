@@ -12,37 +12,56 @@ import (
 // instance of the same component (the Collector rebuilds extensions on every
 // reload) keeps its identity: core draws a new resource service.instance.id
 // on each reload, and a server-assigned uid must not be forgotten either.
-// A remembered uid applies only while the configured instance_uid is the one
-// it was remembered under.
+//
+// A remembered uid applies only while the identity the user configured is
+// unchanged: the configured instance_uid, and the resource's
+// service.instance.id when the config set it (service.telemetry.resource)
+// rather than core drawing it. A reload that changes either resolves the uid
+// anew, as a restart would, so OpAMP and the Collector's own telemetry keep
+// agreeing.
 type Keeper struct {
 	store      persist.Store
 	key        string
 	configured string
+	resourceID string
 }
 
-// NewKeeper returns a Keeper for one component's uid.
-func NewKeeper(store persist.Store, componentID, configured string) Keeper {
-	return Keeper{store: store, key: "instance_uid/" + componentID, configured: configured}
+// NewKeeper returns a Keeper for one component's uid, given the configured
+// instance_uid and this instance's resource service.instance.id.
+func NewKeeper(store persist.Store, componentID, configured, resourceID string) Keeper {
+	return Keeper{store: store, key: "instance_uid/" + componentID, configured: configured, resourceID: resourceID}
 }
 
-// Load returns the remembered uid, if any, for the current configured value.
-func (k Keeper) Load() (uuid.UUID, bool) {
-	v, ok, err := k.store.Get(k.key)
-	if err != nil || !ok {
-		return uuid.Nil, false
+// Load returns the remembered uid, if the configured identity is unchanged,
+// and whether the previous instance's service.instance.id was configured.
+func (k Keeper) Load() (uid uuid.UUID, prevConfigured bool, ok bool) {
+	v, found, err := k.store.Get(k.key)
+	if err != nil || !found {
+		return uuid.Nil, false, false
 	}
-	configured, uidText, found := strings.Cut(string(v), "\n")
-	if !found || configured != k.configured {
-		return uuid.Nil, false
+	parts := strings.Split(string(v), "\n")
+	if len(parts) != 3 || parts[0] != k.configured {
+		return uuid.Nil, false, false
 	}
-	uid, err := uuid.Parse(uidText)
+	// A configured service.instance.id that changed (or went away)
+	// changes the identity; one core drew says nothing.
+	if configuredID := parts[1]; configuredID != "" && configuredID != k.resourceID {
+		return uuid.Nil, false, false
+	}
+	uid, err = uuid.Parse(parts[2])
 	if err != nil || uid == uuid.Nil {
-		return uuid.Nil, false
+		return uuid.Nil, false, false
 	}
-	return uid, true
+	return uid, parts[1] != "", true
 }
 
-// Save remembers uid under the current configured value.
-func (k Keeper) Save(uid uuid.UUID) error {
-	return k.store.Put(k.key, []byte(k.configured+"\n"+uid.String()))
+// Save remembers uid under the current configured identity;
+// resourceConfigured says whether the config set this instance's
+// service.instance.id.
+func (k Keeper) Save(uid uuid.UUID, resourceConfigured bool) error {
+	configuredID := ""
+	if resourceConfigured {
+		configuredID = k.resourceID
+	}
+	return k.store.Put(k.key, []byte(k.configured+"\n"+configuredID+"\n"+uid.String()))
 }

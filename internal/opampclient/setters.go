@@ -14,6 +14,13 @@ func (c *Client) Connected() bool { return c.state.isConnected() }
 // InstanceUID is the current instance uid (the server may have replaced it).
 func (c *Client) InstanceUID() types.InstanceUid { return c.report.instanceUID() }
 
+// SetInstanceUID replaces the instance uid the agent reports. The server
+// sees a new agent, so the next message carries the full state.
+func (c *Client) SetInstanceUID(uid types.InstanceUid) {
+	c.report.setUID(uid)
+	c.report.markFull()
+}
+
 // SetAgentDescription replaces the description; it is sent if it changed.
 func (c *Client) SetAgentDescription(d *protobufs.AgentDescription) error {
 	if d == nil {
