@@ -29,7 +29,20 @@ type Keeper struct {
 // NewKeeper returns a Keeper for one component's uid, given the configured
 // instance_uid and this instance's resource service.instance.id.
 func NewKeeper(store persist.Store, componentID, configured, resourceID string) Keeper {
-	return Keeper{store: store, key: "instance_uid/" + componentID, configured: configured, resourceID: resourceID}
+	return Keeper{store: store, key: storeKey(componentID), configured: configured, resourceID: resourceID}
+}
+
+// storeKey is the key of a component's uid, a plain file name so that a
+// persist.Dir can hold it: "instance_uid.opamp", "instance_uid.opamp_edge".
+func storeKey(componentID string) string {
+	b := []byte("instance_uid." + componentID)
+	for i, c := range b {
+		ok := c == '.' || c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !ok {
+			b[i] = '_'
+		}
+	}
+	return string(b)
 }
 
 // Load returns the remembered uid, if the configured identity is unchanged,

@@ -55,7 +55,7 @@ func TestKeeperIgnoresBadEntries(t *testing.T) {
 	_, _, ok := k.Load()
 	assert.False(t, ok, "nothing remembered yet")
 	for _, v := range []string{"garbage", "\n\nnot-a-uid", "\n\n" + uuid.Nil.String()} {
-		require.NoError(t, store.Put("instance_uid/opamp", []byte(v)))
+		require.NoError(t, store.Put("instance_uid.opamp", []byte(v)))
 		_, _, ok = k.Load()
 		assert.False(t, ok, "entry %q", v)
 	}
@@ -87,5 +87,23 @@ func TestResourceIDConfigured(t *testing.T) {
 			conf := confmap.NewFromStringMap(map[string]any{"service": map[string]any{"telemetry": telemetry}})
 			assert.Equal(t, tt.want, ResourceIDConfigured(conf))
 		})
+	}
+}
+
+// TestKeeperSurvivesRestart: over a persist.Dir (storage.directory), the
+// next process finds the uid, named components included.
+func TestKeeperSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	for _, component := range []string{"opamp", "opamp/edge 1"} {
+		first, err := persist.NewDir(dir)
+		require.NoError(t, err)
+		uid := uuid.Must(uuid.NewV7())
+		require.NoError(t, NewKeeper(persist.NewTiered(persist.NewMemory(), first), component, "", "core-drawn-1").Save(uid, false))
+
+		second, err := persist.NewDir(dir)
+		require.NoError(t, err)
+		got, _, ok := NewKeeper(persist.NewTiered(persist.NewMemory(), second), component, "", "core-drawn-2").Load()
+		require.True(t, ok, component)
+		assert.Equal(t, uid, got, component)
 	}
 }
