@@ -23,10 +23,15 @@ const (
 	defaultHeartbeatInterval = 30 * time.Second
 	defaultReconnectSpread   = 5 * time.Second
 	defaultMaxMessageSize    = 4 << 20
-	// Every message from the server is bounded (server.*.max_message_size).
-	defaultInboundMessageSize = 16 << 20
+	// Every message from the server is bounded (server.*.max_message_size),
+	// and every message to it (server.*.max_send_size): 64 MiB, the
+	// specification's recommended default for both.
+	defaultInboundMessageSize = 64 << 20
 	maxInboundMessageSize     = 1 << 30
+	defaultSendSize           = 64 << 20
+	minSendSize               = 1 << 10
 	maxReconnectSpread        = 5 * time.Minute
+	defaultApplyTimeout       = 30 * time.Second
 )
 
 // Config is the extension's configuration. Every key of contrib's
@@ -67,6 +72,13 @@ type Config struct {
 	// the server.
 	CustomMessages CustomMessagesSettings `mapstructure:"custom_messages"`
 
+	// Storage is where the extension keeps state that must survive a
+	// restart (the remote configuration and its status).
+	Storage StorageSettings `mapstructure:"storage"`
+
+	// RemoteConfig bounds what capabilities.accepts_remote_config applies.
+	RemoteConfig RemoteConfigSettings `mapstructure:"remote_config"`
+
 	// prevent unkeyed literals
 	_ struct{}
 }
@@ -92,6 +104,11 @@ type ServerSettings struct {
 	// over this many bytes (after decompression); the rest of it is
 	// discarded unread, and the connection stays up.
 	MaxMessageSize int `mapstructure:"max_message_size"`
+	// MaxSendSize bounds every message to the server (before compression):
+	// a report that would exceed it (an effective config of a huge
+	// gateway) is left out with a warning, counted in
+	// otelcol.opamp.reports_discarded, and the rest is sent.
+	MaxSendSize int `mapstructure:"max_send_size"`
 }
 
 // ProxySettings configure an outbound proxy; empty URL means none.
@@ -124,6 +141,31 @@ type Capabilities struct {
 	// ReportsHeartbeat advertises heartbeats, letting heartbeat_interval
 	// and the server's offered interval apply.
 	ReportsHeartbeat bool `mapstructure:"reports_heartbeat"`
+	// AcceptsRemoteConfig applies the server's remote configuration
+	// in-process (the Supervisor's key name); it needs storage.directory
+	// and the opampconfmap converter in the distro.
+	AcceptsRemoteConfig bool `mapstructure:"accepts_remote_config"`
+	// ReportsRemoteConfig reports the remote config status; unset, it
+	// follows AcceptsRemoteConfig.
+	ReportsRemoteConfig *bool `mapstructure:"reports_remote_config"`
+}
+
+// StorageSettings locate the extension's persistent state.
+type StorageSettings struct {
+	// Directory is created 0700 when missing; its files are 0600.
+	Directory string `mapstructure:"directory"`
+}
+
+// RemoteConfigSettings bound remote configuration.
+type RemoteConfigSettings struct {
+	// ApplyTimeout is how long a reloaded Collector has to become healthy
+	// (every pipeline ready, no component in error) before it is rolled
+	// back to the last healthy configuration.
+	ApplyTimeout time.Duration `mapstructure:"apply_timeout"`
+	// DeniedComponents are component types a remote config may not use;
+	// when AllowedComponents is set, it may use only those.
+	DeniedComponents  []string `mapstructure:"denied_components"`
+	AllowedComponents []string `mapstructure:"allowed_components"`
 }
 
 // AgentDescription adds to what the extension detects by itself.
@@ -195,6 +237,7 @@ func (c *Config) Validate() error {
 	if c.HeartbeatInterval < 0 {
 		errs = append(errs, fmt.Errorf("heartbeat_interval: must not be negative, got %s", c.HeartbeatInterval))
 	}
+	errs = append(errs, c.validateRemoteConfig()...)
 	if c.Capabilities.AcceptsRestartCommand {
 		// The error already names the key.
 		if err := reload.Supported(); err != nil {
@@ -244,6 +287,9 @@ func (s *ServerSettings) validate(path string, schemes ...string) []error {
 	if s.MaxMessageSize <= 0 || s.MaxMessageSize > maxInboundMessageSize {
 		errs = append(errs, fmt.Errorf("%s.max_message_size: must be between 1 and %d bytes, got %d", path, maxInboundMessageSize, s.MaxMessageSize))
 	}
+	if s.MaxSendSize < minSendSize || s.MaxSendSize > maxInboundMessageSize {
+		errs = append(errs, fmt.Errorf("%s.max_send_size: must be between %d and %d bytes, got %d", path, minSendSize, maxInboundMessageSize, s.MaxSendSize))
+	}
 	if s.Proxy.URL != "" {
 		if err := transport.ValidateProxy(s.Endpoint, s.Proxy.URL, s.Proxy.Headers); err != nil {
 			errs = append(errs, fmt.Errorf("%s.proxy.url: %w", path, err))
@@ -269,7 +315,7 @@ func (c *Config) serverSettings() *ServerSettings {
 }
 
 func defaultServerSettings() ServerSettings {
-	return ServerSettings{TLS: configtls.NewDefaultClientConfig(), MaxMessageSize: defaultInboundMessageSize}
+	return ServerSettings{TLS: configtls.NewDefaultClientConfig(), MaxMessageSize: defaultInboundMessageSize, MaxSendSize: defaultSendSize}
 }
 
 func defaultWSServer() *WSServer {
@@ -285,6 +331,7 @@ func createDefaultConfig() component.Config {
 			ReportsAvailableComponents: true,
 			ReportsHeartbeat:           heartbeatNegotiationGate.IsEnabled(),
 		},
+		RemoteConfig:      RemoteConfigSettings{ApplyTimeout: defaultApplyTimeout},
 		PPIDPollInterval:  defaultPPIDPollInterval,
 		HeartbeatInterval: defaultHeartbeatInterval,
 		CustomMessages:    CustomMessagesSettings{MaxMessageSize: defaultMaxMessageSize},

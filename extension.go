@@ -27,6 +27,7 @@ import (
 	"github.com/opampext/opampextension/internal/parentwatch"
 	"github.com/opampext/opampextension/internal/persist"
 	"github.com/opampext/opampextension/internal/reload"
+	"github.com/opampext/opampextension/internal/remoteconfig"
 	"github.com/opampext/opampextension/internal/selftelemetry"
 )
 
@@ -50,6 +51,8 @@ type opampAgent struct {
 	// client is read by callbacks without locks.
 	client  atomic.Pointer[opampclient.Client]
 	restart *restarter
+	// remote applies remote configuration; nil unless accepted.
+	remote atomic.Pointer[remoteconfig.Manager]
 	// orphaned holds why the parent watch ended the Collector. Shutdown
 	// returns it: core exits 0 after a fatal status event, and the
 	// Supervisor (or any init system) must see a failure instead.
@@ -177,6 +180,16 @@ func (a *opampAgent) Start(ctx context.Context, host component.Host) error {
 	if caps.ReportsHeartbeat {
 		cs.Capabilities |= protobufs.AgentCapabilities_AgentCapabilities_ReportsHeartbeat
 	}
+	if caps.AcceptsRemoteConfig {
+		cs.Capabilities |= protobufs.AgentCapabilities_AgentCapabilities_AcceptsRemoteConfig
+	}
+	if a.cfg.reportsRemoteConfig() {
+		cs.Capabilities |= protobufs.AgentCapabilities_AgentCapabilities_ReportsRemoteConfig
+	}
+	remote, err := a.newRemoteConfig()
+	if err != nil {
+		return err
+	}
 	if caps.ReportsAvailableComponents {
 		if mi, ok := host.(hostcapabilities.ModuleInfo); ok {
 			cs.AvailableComponents = components.Build(mi.GetModuleInfos())
@@ -205,6 +218,10 @@ func (a *opampAgent) Start(ctx context.Context, host component.Host) error {
 		a.sendDescription(client, latest)
 	}
 	a.registry.Attach(countingSender{Client: client, tel: a.telemetry})
+	if remote != nil {
+		a.remote.Store(remote)
+		remote.Start()
+	}
 	if a.health != nil {
 		a.health.Start()
 	}
@@ -246,6 +263,9 @@ func (a *opampAgent) stopLocked(ctx context.Context) error {
 		errs = append(errs, a.health.Shutdown(ctx))
 	}
 	a.registry.Detach()
+	if remote := a.remote.Swap(nil); remote != nil {
+		remote.Shutdown()
+	}
 	if client := a.client.Swap(nil); client != nil {
 		if err := client.Stop(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stop OpAMP client: %w", err))

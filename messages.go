@@ -22,7 +22,11 @@ func (a *opampAgent) onMessage(_ context.Context, msg *types.MessageData) {
 		a.registry.Dispatch(msg.CustomMessage)
 	}
 	if msg.RemoteConfig != nil {
-		a.logger.Debug("Ignoring a remote configuration: this agent does not accept one")
+		if remote := a.remote.Load(); remote != nil {
+			remote.Receive(msg.RemoteConfig)
+		} else {
+			a.logger.Debug("Ignoring a remote configuration: capabilities.accepts_remote_config is off")
+		}
 	}
 }
 

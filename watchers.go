@@ -26,6 +26,9 @@ func (a *opampAgent) Changed(id *componentstatus.InstanceID, ev *componentstatus
 	if a.health != nil {
 		a.health.Changed(id, ev)
 	}
+	if remote := a.remote.Load(); remote != nil {
+		remote.ComponentStatusChanged(id, ev)
+	}
 }
 
 // Ready marks the pipelines as started: the agent becomes healthy.
@@ -34,12 +37,18 @@ func (a *opampAgent) Ready() error {
 		_ = a.health.Ready() // always nil: it only flips a flag
 	}
 	a.restart.ready()
+	if remote := a.remote.Load(); remote != nil {
+		remote.Ready()
+	}
 	return nil
 }
 
 // NotReady marks the pipelines as stopping: the agent becomes unhealthy.
 func (a *opampAgent) NotReady() error {
 	a.restart.stopping()
+	if remote := a.remote.Load(); remote != nil {
+		remote.NotReady()
+	}
 	if a.health != nil {
 		_ = a.health.NotReady() // always nil: it only flips a flag
 	}

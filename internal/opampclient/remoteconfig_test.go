@@ -49,6 +49,9 @@ func TestRemoteConfigOnlyWhenAccepted(t *testing.T) {
 			h.start(t)
 			srv.WaitAgent(t, waitFor, func(a *testserver.AgentState) bool { return a.Description != nil })
 			require.NoError(t, srv.Send(h.uid(), &protobufs.ServerToAgent{RemoteConfig: remoteConfig("h1")}))
+			if tc.accept {
+				require.Eventually(t, func() bool { return len(h.handled.remoteConfigs()) > 0 }, waitFor, tick)
+			}
 			// A custom-capabilities message after it: once it is handled,
 			// the remote config (sent first) was handled or dropped.
 			require.NoError(t, srv.Send(h.uid(), &protobufs.ServerToAgent{CustomCapabilities: &protobufs.CustomCapabilities{}}))

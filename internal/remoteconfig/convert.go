@@ -1,0 +1,200 @@
+package remoteconfig
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/open-telemetry/opamp-go/protobufs"
+	"go.opentelemetry.io/collector/confmap"
+	"go.uber.org/zap"
+)
+
+// DisableEnv, set in the environment, turns the converter off: the
+// validation run of a candidate (this binary's `validate` on the merged
+// config) must check exactly the file it is given.
+const DisableEnv = "OPAMPEXT_REMOTE_CONFIG_OFF"
+
+// Keys of the opamp extension's config the converter reads.
+const (
+	KeyAccepts = "capabilities::accepts_remote_config"
+	KeyDir     = "storage::directory"
+)
+
+// target is the opamp extension that accepts remote config.
+type target struct {
+	rules Rules
+	dir   string
+}
+
+// findTarget finds the opamp extension (type "opamp") that accepts remote
+// config. More than one is an error: their remote configs would fight.
+func findTarget(conf *confmap.Conf) (target, bool, error) {
+	exts, err := conf.Sub("extensions")
+	if err != nil {
+		return target{}, false, nil //nolint:nilerr // no extensions map: no opamp extension to serve
+	}
+	ids := make([]string, 0)
+	for id := range exts.ToStringMap() {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var found []target
+	for _, id := range ids {
+		if typ, _, _ := strings.Cut(id, "/"); typ != "opamp" {
+			continue
+		}
+		ext, err := exts.Sub(id)
+		if err != nil || !truthy(ext.Get(KeyAccepts)) {
+			continue
+		}
+		dir, _ := ext.Get(KeyDir).(string)
+		t := target{dir: dir, rules: Rules{Own: id}}
+		for _, tr := range []string{"ws", "http"} {
+			if auth, ok := ext.Get("server::" + tr + "::auth").(string); ok && auth != "" {
+				t.rules.Protected = append(t.rules.Protected, auth)
+			}
+		}
+		found = append(found, t)
+	}
+	switch len(found) {
+	case 0:
+		return target{}, false, nil
+	case 1:
+		if found[0].dir == "" {
+			// The extension's Validate reports it; the converter leaves
+			// the config alone.
+			return target{}, false, nil
+		}
+		return found[0], true, nil
+	default:
+		return target{}, false, fmt.Errorf("more than one opamp extension accepts remote configuration (%s, %s)", found[0].rules.Own, found[1].rules.Own)
+	}
+}
+
+func truthy(v any) bool {
+	switch v := v.(type) {
+	case bool:
+		return v
+	case string:
+		return strings.EqualFold(v, "true")
+	}
+	return false
+}
+
+// locals keeps, per state directory, the local config of the last resolve
+// (before the remote part was merged): a candidate is validated merged
+// over it.
+var (
+	localsMu sync.Mutex
+	locals   = map[string]map[string]any{}
+)
+
+func rememberLocal(dir string, m map[string]any) {
+	localsMu.Lock()
+	defer localsMu.Unlock()
+	locals[dir] = m
+}
+
+// localConfig returns a copy of the local config last resolved for dir;
+// false when no resolve ran the converter (it is not in the distro).
+func localConfig(dir string) (map[string]any, bool) {
+	localsMu.Lock()
+	defer localsMu.Unlock()
+	m, ok := locals[dir]
+	if !ok {
+		return nil, false
+	}
+	return mapStrings(m, identity).(map[string]any), true
+}
+
+// Convert merges the remote configuration in force over conf, the local
+// configuration as resolved: the candidate of an apply this process
+// started, else the last healthy one. A candidate left by an earlier
+// process never became healthy: it is marked FAILED and the last healthy
+// config runs instead. Nothing here stops the Collector: a state that
+// cannot be read or a remote config that no longer passes the lock-out
+// check leaves the local config alone, with a warning.
+func Convert(_ context.Context, conf *confmap.Conf, logger *zap.Logger) error {
+	if os.Getenv(DisableEnv) != "" {
+		return nil
+	}
+	t, ok, err := findTarget(conf)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return nil
+	}
+	rememberLocal(t.dir, mapStrings(conf.ToStringMap(), identity).(map[string]any))
+	if _, err := os.Stat(t.dir); errors.Is(err, fs.ErrNotExist) {
+		return nil // no state yet (the extension creates the directory)
+	}
+	s, err := openStore(t.dir)
+	if err != nil {
+		logger.Warn("Cannot open the opamp state directory; running the local configuration only", zap.Error(err))
+		return nil
+	}
+	var use *Config
+	_, err = s.update(func(st *State) bool {
+		switch {
+		case st.Candidate != nil && st.Owner == processToken:
+			use = st.Candidate
+			changed := !st.Loaded
+			st.Loaded = true
+			return changed
+		case st.Candidate != nil:
+			logger.Warn("The remote configuration being applied when the Collector last stopped never became healthy; running the last healthy one")
+			st.Status = status(st.Candidate.Hash, protobufs.RemoteConfigStatuses_RemoteConfigStatuses_FAILED,
+				"the Collector stopped before this configuration was confirmed healthy; running the last healthy configuration")
+			st.Candidate, st.Owner, st.Loaded = nil, "", false
+			use = st.Active
+			return true
+		default:
+			use = st.Active
+			return false
+		}
+	})
+	if err != nil {
+		logger.Warn("Cannot read the remote configuration state; running the local configuration only", zap.Error(err))
+		return nil
+	}
+	if use == nil {
+		return nil
+	}
+	remote, _, err := mergeChecked(conf.ToStringMap(), use, t.rules)
+	if err != nil {
+		logger.Warn("The stored remote configuration no longer applies; running the local configuration only", zap.Error(err))
+		return nil
+	}
+	// Only the remote part is merged into conf: the local values keep
+	// what the resolver attached to them (the text an ${env:X} came from).
+	return conf.Merge(remote)
+}
+
+// mergeChecked parses c, checks it against the rules and merges it over
+// local; it returns the remote part and the merged config.
+func mergeChecked(local map[string]any, c *Config, r Rules) (remote, merged *confmap.Conf, err error) {
+	if remote, err = parse(c.Files); err != nil {
+		return nil, nil, err
+	}
+	if err = checkRemote(remote, r); err != nil {
+		return nil, nil, err
+	}
+	if merged, err = merge(local, remote); err != nil {
+		return nil, nil, err
+	}
+	if err = checkMerged(merged, r); err != nil {
+		return nil, nil, err
+	}
+	return remote, merged, nil
+}
+
+var errNoConverter = errors.New("the distro does not register this module's opampconfmap converter (see README, Remote configuration)")
+
+func identity(s string) string { return s }

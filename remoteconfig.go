@@ -1,0 +1,99 @@
+package opampextension
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/open-telemetry/opamp-go/protobufs"
+	"go.uber.org/zap"
+
+	"github.com/opampext/opampextension/internal/reload"
+	"github.com/opampext/opampextension/internal/remoteconfig"
+)
+
+// reportsRemoteConfig: reports_remote_config, defaulting to
+// accepts_remote_config.
+func (c *Config) reportsRemoteConfig() bool {
+	if c.Capabilities.ReportsRemoteConfig != nil {
+		return *c.Capabilities.ReportsRemoteConfig
+	}
+	return c.Capabilities.AcceptsRemoteConfig
+}
+
+func (c *Config) validateRemoteConfig() []error {
+	if !c.Capabilities.AcceptsRemoteConfig {
+		return nil
+	}
+	var errs []error
+	if c.Storage.Directory == "" {
+		errs = append(errs, errors.New("storage.directory: required with capabilities.accepts_remote_config"))
+	}
+	if c.RemoteConfig.ApplyTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("remote_config.apply_timeout: must be positive, got %s", c.RemoteConfig.ApplyTimeout))
+	}
+	if err := reload.Supported(); err != nil {
+		errs = append(errs, fmt.Errorf("capabilities.accepts_remote_config: %w", err))
+	}
+	return errs
+}
+
+// How an apply validates and reloads; tests replace them (a test binary
+// has no validate command, and a signal would reach every Collector of
+// the test process).
+var (
+	remoteReload    = reload.Self
+	remoteValidator = func(dir string) (remoteconfig.Validator, error) {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		return remoteconfig.ExecValidator{Path: exe, Dir: dir}, nil
+	}
+)
+
+// newRemoteConfig builds the remote config manager when the extension
+// accepts remote config.
+func (a *opampAgent) newRemoteConfig() (*remoteconfig.Manager, error) {
+	if !a.cfg.Capabilities.AcceptsRemoteConfig {
+		return nil, nil
+	}
+	v, err := remoteValidator(a.cfg.Storage.Directory)
+	if err != nil {
+		return nil, fmt.Errorf("remote config validator: %w", err)
+	}
+	rules := remoteconfig.Rules{
+		Own:     a.set.ID.String(),
+		Denied:  a.cfg.RemoteConfig.DeniedComponents,
+		Allowed: a.cfg.RemoteConfig.AllowedComponents,
+	}
+	if auth := a.cfg.serverSettings().Auth; auth != nil {
+		rules.Protected = append(rules.Protected, auth.String())
+	}
+	set := remoteconfig.Settings{
+		Logger:       a.logger,
+		Dir:          a.cfg.Storage.Directory,
+		Rules:        rules,
+		Validator:    v,
+		Reload:       remoteReload,
+		ApplyTimeout: a.cfg.RemoteConfig.ApplyTimeout,
+	}
+	if a.cfg.reportsRemoteConfig() {
+		set.Report = a.sendRemoteConfigStatus
+	}
+	m, err := remoteconfig.New(set)
+	if err != nil {
+		return nil, fmt.Errorf("storage.directory: %w", err)
+	}
+	return m, nil
+}
+
+func (a *opampAgent) sendRemoteConfigStatus(s *protobufs.RemoteConfigStatus) {
+	client := a.client.Load()
+	if client == nil {
+		return // the next instance reports it from the state on disk
+	}
+	if err := client.SetRemoteConfigStatus(s); err != nil {
+		a.logger.Debug("Cannot queue the remote config status", zap.Error(err))
+	}
+}
