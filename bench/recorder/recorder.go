@@ -36,6 +36,7 @@ type Recorder struct {
 	log        []Message
 	agents     map[string]*agent
 	returnedAt int64 // UnixNano of the end of the last outage
+	subs       []chan Message
 }
 
 // agent is what the server holds about one instance uid.
@@ -151,7 +152,14 @@ func (r *Recorder) onMessage(_ context.Context, conn types.Connection, msg *prot
 	if cc, ok := conn.Connection().(*countingConn); ok && !containsConn(a.conns, cc) {
 		a.conns = append(a.conns, cc)
 	}
-	r.log = append(r.log, Message{At: now, Agent: uid, Size: proto.Size(msg), Kinds: kindsOf(msg)})
+	rec := Message{At: now, Agent: uid, Size: proto.Size(msg), Kinds: kindsOf(msg)}
+	r.log = append(r.log, rec)
+	for _, c := range r.subs {
+		select {
+		case c <- rec:
+		default: // a subscriber that does not keep up misses messages
+		}
+	}
 
 	known := &a.known
 	if msg.GetAgentDescription() != nil {
@@ -197,6 +205,17 @@ func containsConn(conns []*countingConn, c *countingConn) bool {
 		}
 	}
 	return false
+}
+
+// Subscribe returns a channel that receives every message recorded from now
+// on (up to 64 unread ones; later ones are dropped for it), for waiting
+// without polling Snapshot, which holds the server's lock.
+func (r *Recorder) Subscribe() <-chan Message {
+	c := make(chan Message, 64)
+	r.mu.Lock()
+	r.subs = append(r.subs, c)
+	r.mu.Unlock()
+	return c
 }
 
 // FullCount reports how many agents the server holds a full state for (since

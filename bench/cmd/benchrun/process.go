@@ -24,8 +24,17 @@ type distro struct {
 
 // procFigures are one distro's figures from one run.
 type procFigures struct {
-	FirstMessage      time.Duration `json:"first_message"`
-	Healthy           time.Duration `json:"healthy"`
+	FirstMessage time.Duration `json:"first_message"`
+	Healthy      time.Duration `json:"healthy"`
+	// ExtensionStart and Ready are when the Collector's log line of the
+	// opamp extension starting and "Everything is ready" arrived (after
+	// exec); ReadyToHealthy is from that line to the first healthy health
+	// at the server, the extension's own share of exec → healthy. Zero
+	// when the Collector did not log the line.
+	ExtensionStart    time.Duration `json:"extension_start"`
+	Ready             time.Duration `json:"ready"`
+	ReadyToHealthy    time.Duration `json:"ready_to_healthy"`
+	HasReady          bool          `json:"has_ready"`
 	FirstReportBytes  int           `json:"first_report_bytes"`
 	FirstReportMsgs   int           `json:"first_report_messages"`
 	RSS               int64         `json:"rss"` // median of 1 s samples over the window
@@ -40,6 +49,9 @@ type procFigures struct {
 	// Stuck says what the server still lacked when the start-up wait ended;
 	// the start-up figures of such a run are left out of the medians.
 	Stuck string `json:"stuck,omitempty"`
+	// Trace is the start-up as benchrun saw it: the Collector's log lines
+	// and the server's messages, in ms after exec.
+	Trace []string `json:"trace,omitempty"`
 }
 
 // running is a started distro.
@@ -47,6 +59,7 @@ type running struct {
 	d     distro
 	cmd   *exec.Cmd
 	rec   *recorder.Recorder
+	log   *lineMarks
 	start time.Time
 	exit  chan error
 }
@@ -77,6 +90,11 @@ func runProcesses(ctx context.Context, distros []distro, workDir string, port in
 				logf("  %s: no full state after 15s: %s", d.name, f.Stuck)
 			}
 			figs[d.name] = f
+			continue
+		}
+		// A baseline's own start-up, for the extensions' share of theirs.
+		if at, ok := r.waitMark(markReady, 15*time.Second); ok {
+			figs[d.name] = procFigures{HasReady: true, Ready: at.Sub(r.start)}
 		}
 	}
 	time.Sleep(settle)
@@ -152,15 +170,20 @@ func startDistro(d distro, workDir string, otlpPort int) (*running, error) {
 		r.stop()
 		return nil, err
 	}
-	defer func() { _ = logFile.Close() }()
 	r.cmd = exec.Command(d.bin, "--config", cfgPath)
-	r.cmd.Stdout, r.cmd.Stderr = logFile, logFile
+	r.log = newLineMarks(logFile, time.Now, processMarks)
+	r.cmd.Stdout, r.cmd.Stderr = r.log, r.log
 	r.start = time.Now()
 	if err := r.cmd.Start(); err != nil {
+		_ = logFile.Close()
 		r.stop()
 		return nil, fmt.Errorf("start %s: %w", d.name, err)
 	}
-	go func() { r.exit <- r.cmd.Wait() }()
+	go func() {
+		err := r.cmd.Wait() // returns once the log is copied
+		_ = logFile.Close()
+		r.exit <- err
+	}()
 	return r, nil
 }
 
@@ -184,18 +207,41 @@ func (r *running) waitFull(ctx context.Context, timeout time.Duration) (procFigu
 		}
 		a := snap.Agents[0]
 		t0 := r.start.UnixNano()
-		return procFigures{
+		f := procFigures{
 			FirstMessage:     time.Duration(a.FirstAt - t0),
 			Healthy:          time.Duration(a.HealthyAt - t0),
 			FirstReportBytes: a.FirstFullBytes,
 			FirstReportMsgs:  a.FirstFullMessages,
-		}, nil
+		}
+		// The healthy health can overtake the log line it follows.
+		ready, ok := r.waitMark(markReady, time.Second)
+		if ok {
+			f.HasReady = true
+			f.Ready = ready.Sub(r.start)
+			f.ReadyToHealthy = time.Duration(a.HealthyAt - ready.UnixNano())
+		}
+		if at, ok := r.log.At(markExtensionStart); ok {
+			f.ExtensionStart = at.Sub(r.start)
+		}
+		f.Trace = r.trace(snap, a.FirstFullAt)
+		return f, nil
 	}
 	stuck := "nothing received"
 	if lacks := r.rec.Incomplete(); len(lacks) > 0 {
 		stuck = lacks[0]
 	}
 	return procFigures{Stuck: stuck}, nil
+}
+
+// waitMark waits up to d for the log line of mark.
+func (r *running) waitMark(mark logMark, d time.Duration) (time.Time, bool) {
+	deadline := time.Now().Add(d)
+	for {
+		if at, ok := r.log.At(mark); ok || time.Now().After(deadline) {
+			return at, ok
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // stop ends the Collector politely, then by force.
