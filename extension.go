@@ -86,9 +86,13 @@ func newOpAMPAgent(cfg *Config, set extension.Settings) (*opampAgent, error) {
 	if v, ok := set.Resource.Attributes().Get("service.instance.id"); ok {
 		resID = v.AsString()
 	}
-	keeper := instanceuid.NewKeeper(persist.Process(), set.ID.String(), cfg.InstanceUID, resID)
+	store, err := uidStore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	keeper := instanceuid.NewKeeper(store, set.ID.String(), cfg.InstanceUID, resID)
 	uid, prevResConfigured, known := keeper.Load()
-	source := "kept from before the last reload"
+	source := "kept from before the last reload or restart"
 	if !known {
 		var err error
 		if uid, source, err = instanceuid.Resolve(cfg.InstanceUID, resID); err != nil {
@@ -128,6 +132,21 @@ func newOpAMPAgent(cfg *Config, set extension.Settings) (*opampAgent, error) {
 		})
 	}
 	return a, nil
+}
+
+// uidStore is where the instance uid is remembered: the process, across
+// reloads; with storage.directory and no configured instance_uid, also the
+// directory, so a restarted agent is the same agent to its server (a
+// generated or server-assigned uid would otherwise change on every start).
+func uidStore(cfg *Config) (persist.Store, error) {
+	if cfg.Storage.Directory == "" || cfg.InstanceUID != "" {
+		return persist.Process(), nil
+	}
+	dir, err := persist.NewDir(cfg.Storage.Directory)
+	if err != nil {
+		return nil, fmt.Errorf("storage.directory: %w", err)
+	}
+	return persist.NewTiered(persist.Process(), dir), nil
 }
 
 // Dependencies makes the Collector start the authenticator before us.

@@ -68,11 +68,15 @@ func (a *opampAgent) sendHealth(h *protobufs.ComponentHealth) error {
 // snapshot, and sends it when reporting is on. A config that cannot be
 // rendered is logged and does not fail the Collector.
 func (a *opampAgent) NotifyConfigSnapshot(ctx context.Context, snap extensioncapabilities.ConfigSnapshot) error {
-	a.noteIdentity(snap.Effective())
+	// One copy serves both readers: Effective deep-copies the whole config
+	// at every call, and core calls this on its start path, before the
+	// pipelines start.
+	effective := snap.Effective()
+	a.noteIdentity(effective)
 	if !a.cfg.Capabilities.ReportsEffectiveConfig {
 		return nil
 	}
-	ec, err := effectiveconfig.Build(snap.Effective(), snap.Unexpanded(), a.cfg.reportsRawConfig())
+	ec, err := effectiveconfig.Build(effective, snap.Unexpanded(), a.cfg.reportsRawConfig())
 	if err != nil {
 		a.logger.Warn("Cannot render the effective configuration; the server keeps the last one", zap.Error(err))
 		return nil

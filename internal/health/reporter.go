@@ -41,6 +41,11 @@ type Reporter struct {
 	now       func() time.Time // replaced in tests
 	wake      chan struct{}    // one slot: pending changes coalesce
 
+	// sendMu serialises the Sink calls (the sender's and Ready's) and
+	// guards last, the tree the Sink last accepted.
+	sendMu sync.Mutex
+	last   *protobufs.ComponentHealth
+
 	mu           sync.Mutex
 	leaves       map[componentstatus.InstanceID]*leaf
 	phase        phase
@@ -107,8 +112,19 @@ func (r *Reporter) Changed(id *componentstatus.InstanceID, ev *componentstatus.E
 }
 
 // Ready marks the pipelines as running; the root may now become healthy.
+// Once started, it hands the tree to the Sink itself rather than waking the
+// sender: the healthy report is what a server waits for at start-up, and
+// the woken sender would run only after the caller's next steps (core logs
+// "Everything is ready" first). If the sender is inside the Sink, Ready
+// wakes it instead of waiting for it, so Ready never blocks on the Sink.
 func (r *Reporter) Ready() error {
-	r.changePhase(phaseReady)
+	r.mu.Lock()
+	changed := !r.stopped && r.setPhase(phaseReady)
+	started := r.started
+	r.mu.Unlock()
+	if changed && (!started || !r.trySend()) {
+		r.signal()
+	}
 	return nil
 }
 
@@ -184,15 +200,14 @@ func (r *Reporter) signal() {
 // final StatusStopping.
 func (r *Reporter) run(ctx context.Context, done chan<- struct{}) {
 	defer close(done)
-	var last *protobufs.ComponentHealth
 	for {
 		select {
 		case <-r.wake:
-			last = r.send(last)
+			r.send()
 		case <-ctx.Done():
 			select {
 			case <-r.wake:
-				r.send(last)
+				r.send()
 			default:
 			}
 			return
@@ -200,16 +215,34 @@ func (r *Reporter) run(ctx context.Context, done chan<- struct{}) {
 	}
 }
 
-// send calls the Sink with the current tree unless it equals last, and
-// returns the tree the Sink last accepted.
-func (r *Reporter) send(last *protobufs.ComponentHealth) *protobufs.ComponentHealth {
+// send calls the Sink with the current tree unless it equals the last one
+// the Sink accepted.
+func (r *Reporter) send() {
+	r.sendMu.Lock()
+	defer r.sendMu.Unlock()
+	r.sendLocked()
+}
+
+// trySend is send unless another send is under way; false then.
+func (r *Reporter) trySend() bool {
+	if !r.sendMu.TryLock() {
+		return false
+	}
+	defer r.sendMu.Unlock()
+	r.sendLocked()
+	return true
+}
+
+// sendLocked is send with sendMu held. The tree is taken under sendMu, so
+// the Sink sees the states in order whichever goroutine sends.
+func (r *Reporter) sendLocked() {
 	tree := r.Current()
-	if last != nil && proto.Equal(tree, last) {
-		return last
+	if r.last != nil && proto.Equal(tree, r.last) {
+		return
 	}
 	if err := r.sink(tree); err != nil {
 		r.logger.Debug("Failed to send component health; will retry on the next change", zap.Error(err))
-		return last
+		return
 	}
-	return tree
+	r.last = tree
 }
