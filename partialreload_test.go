@@ -134,7 +134,8 @@ func TestPartialReloadRemovesGoneComponents(t *testing.T) {
 	t.Cleanup(func() {
 		col.Shutdown()
 		select {
-		case <-done:
+		case err := <-done:
+			assert.NoError(t, err, "the Collector's Run")
 		case <-time.After(waitTime):
 			t.Error("the Collector did not stop")
 		}

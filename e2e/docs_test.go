@@ -3,7 +3,7 @@
 package e2e
 
 import (
-	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -77,24 +77,12 @@ func TestDocsExamplesValidate(t *testing.T) {
 				writeFile(t, extra, docsPipeline)
 				args = append(args, "--config", extra)
 			}
-			cmd := exec.Command(bin, args...)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, args...)
 			cmd.Env = append(os.Environ(), "OPAMP_TOKEN=docs-test-token", "OPAMP_API_KEY=docs-test-key")
-			var out bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &out
-			done := make(chan error, 1)
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			go func() { done <- cmd.Wait() }()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatalf("%s does not validate: %v\n%s\n--- config:\n%s", name, err, out.String(), body)
-				}
-			case <-time.After(30 * time.Second):
-				_ = cmd.Process.Kill()
-				<-done
-				t.Fatalf("validate of %s did not finish", name)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("%s does not validate: %v\n%s\n--- config:\n%s", name, err, out, body)
 			}
 		})
 	}
