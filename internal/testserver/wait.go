@@ -14,15 +14,24 @@ const pollInterval = 10 * time.Millisecond
 // from the test goroutine) with a summary of the agents after timeout.
 func (s *Server) WaitFor(t testing.TB, timeout time.Duration, cond func(s *Server) bool) {
 	t.Helper()
+	if !poll(timeout, func() bool { return cond(s) }) {
+		t.Fatalf("testserver: condition not met within %v; %s", timeout, s.summary())
+	}
+}
+
+// poll evaluates cond every pollInterval until it holds (true) or timeout
+// passes (false): the wait both servers' WaitFor share.
+func poll(timeout time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
-	for !cond(s) {
+	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("testserver: condition not met within %v; %s", timeout, s.summary())
+			return false
 		}
 		<-tick.C
 	}
+	return true
 }
 
 // WaitAgent waits until some agent's snapshot satisfies cond and returns
