@@ -9,12 +9,12 @@ import (
 
 func TestMaxMessageSizeDefault(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
-	assert.Equal(t, 16777216, cfg.Server.WS.MaxMessageSize, "factory default")
+	assert.Equal(t, 64<<20, cfg.Server.WS.MaxMessageSize, "factory default: the specification's recommended 64 MiB")
 
 	cfg, err := loadConfig(t, "max_message_size.yaml", "http_default")
 	require.NoError(t, err)
 	require.NotNil(t, cfg.Server.HTTP)
-	assert.Equal(t, 16777216, cfg.Server.HTTP.MaxMessageSize, "an http block with only an endpoint keeps the default")
+	assert.Equal(t, 64<<20, cfg.Server.HTTP.MaxMessageSize, "an http block with only an endpoint keeps the default")
 }
 
 // TestMaxMessageSizeValidate: 1 byte to 1 GiB is accepted on both
@@ -26,7 +26,7 @@ func TestMaxMessageSizeValidate(t *testing.T) {
 		wantErr bool
 	}{
 		{"one byte", 1, false},
-		{"default", 16 << 20, false},
+		{"default", 64 << 20, false},
 		{"1 GiB", 1 << 30, false},
 		{"zero", 0, true},
 		{"negative", -1, true},

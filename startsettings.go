@@ -29,6 +29,7 @@ func buildStartSettings(ctx context.Context, cfg *Config, host component.Host, l
 		Header:         transport.Headers(s.Headers),
 		Compression:    s.EnableCompression,
 		MaxMessageSize: s.MaxMessageSize,
+		MaxSendSize:    s.MaxSendSize,
 	}
 	if cfg.Server.HTTP != nil {
 		st.PollingInterval = cfg.Server.HTTP.PollingInterval

@@ -158,21 +158,26 @@ func TestTransitions(t *testing.T) {
 		rootStatus  string
 		leafStatus  string
 		lastError   string
+		// rootError: the root's last_error, set whenever it is unhealthy
+		// (the specification's SHOULD).
+		rootError string
 	}{
-		{"starting", report(ev(componentstatus.StatusStarting)), false, "StatusStarting", "StatusStarting", ""},
-		{"ok before ready", report(ev(componentstatus.StatusOK)), false, "StatusStarting", "StatusOK", ""},
-		{"ready", func() { require.NoError(t, r.Ready()) }, true, "StatusOK", "StatusOK", ""},
-		{"recoverable", report(componentstatus.NewRecoverableErrorEvent(errors.New("queue full"))), false, "StatusRecoverableError", "StatusRecoverableError", "queue full"},
-		{"recovered", report(ev(componentstatus.StatusOK)), true, "StatusOK", "StatusOK", ""},
-		{"not ready", func() { require.NoError(t, r.NotReady()) }, false, "StatusStopping", "StatusOK", ""},
-		{"stopping", report(ev(componentstatus.StatusStopping)), false, "StatusStopping", "StatusStopping", ""},
+		{"starting", report(ev(componentstatus.StatusStarting)), false, "StatusStarting", "StatusStarting", "", "the Collector is starting"},
+		{"ok before ready", report(ev(componentstatus.StatusOK)), false, "StatusStarting", "StatusOK", "", "the Collector is starting"},
+		{"ready", func() { require.NoError(t, r.Ready()) }, true, "StatusOK", "StatusOK", "", ""},
+		{"recoverable", report(componentstatus.NewRecoverableErrorEvent(errors.New("queue full"))), false, "StatusRecoverableError", "StatusRecoverableError", "queue full", "queue full"},
+		{"recovered", report(ev(componentstatus.StatusOK)), true, "StatusOK", "StatusOK", "", ""},
+		{"not ready", func() { require.NoError(t, r.NotReady()) }, false, "StatusStopping", "StatusOK", "", "the Collector is shutting down"},
+		{"stopping", report(ev(componentstatus.StatusStopping)), false, "StatusStopping", "StatusStopping", "", "the Collector is shutting down"},
 	}
 	for _, s := range steps {
 		s.do()
 		got := c.next(t)
 		assert.Equal(t, s.rootHealthy, got.Healthy, s.name)
 		assert.Equal(t, s.rootStatus, got.Status, s.name)
-		assert.Equal(t, s.lastError, got.LastError, s.name)
+		assert.Equal(t, s.rootError, got.LastError, s.name)
+		// The specification: start_time is 0 once the agent is not running.
+		assert.Equal(t, s.rootStatus == "StatusStopping", got.StartTimeUnixNano == 0, s.name)
 		node := got.ComponentHealthMap["pipeline:traces"]
 		require.NotNil(t, node, s.name)
 		assert.Equal(t, s.lastError, node.LastError, s.name)

@@ -140,10 +140,31 @@ func buildTree(startTime time.Time, s snapshot) *protobufs.ComponentHealth {
 	root.Healthy = own.healthy && worst.healthy
 	root.Status = own.status
 	root.LastError = worst.errText
+	if !root.Healthy && root.LastError == "" {
+		// The specification: last_error SHOULD be set when unhealthy.
+		root.LastError = unhealthyReason(s.phase, worst.status)
+	}
+	if s.phase == phaseStopping {
+		// The specification: start_time MUST be 0 when the agent is not
+		// running; once stopping, it is not.
+		root.StartTimeUnixNano = 0
+	}
 	changed := worst.changed
 	if s.phaseChanged.After(changed) {
 		changed = s.phaseChanged
 	}
 	root.StatusTimeUnixNano = unixNano(changed)
 	return root
+}
+
+// unhealthyReason is the root's last_error when no component gave one.
+func unhealthyReason(p phase, worst componentstatus.Status) string {
+	switch p {
+	case phaseStarting:
+		return "the Collector is starting"
+	case phaseStopping:
+		return "the Collector is shutting down"
+	default:
+		return "a component is " + worst.String()
+	}
 }

@@ -38,6 +38,7 @@ type TelemetryBuilder struct {
 	OpampLastMessageSentTime metric.Int64ObservableGauge
 	OpampMessagesReceived    metric.Int64Counter
 	OpampMessagesSent        metric.Int64Counter
+	OpampReportsDiscarded    metric.Int64Counter
 	OpampReportsQueued       metric.Int64Counter
 	OpampReportsSent         metric.Int64Counter
 }
@@ -199,6 +200,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol.opamp.messages_sent",
 		metric.WithDescription("Messages delivered to the OpAMP server (heartbeats, polls and the goodbye included). [Development]"),
 		metric.WithUnit("{message}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.OpampReportsDiscarded, err = builder.meter.Int64Counter(
+		"otelcol.opamp.reports_discarded",
+		metric.WithDescription("Reports left out of a message to the OpAMP server because the message would exceed the send limit (max_send_size, or the size a server refused with 413 or 1009), by kind (effective_config first, then available_components, custom_message, custom_capabilities, health, agent_description); the rest of the message is sent. [Development]"),
+		metric.WithUnit("{report}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.OpampReportsQueued, err = builder.meter.Int64Counter(

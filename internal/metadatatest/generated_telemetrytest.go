@@ -177,6 +177,22 @@ func AssertEqualOpampMessagesSent(t *testing.T, tt *componenttest.Telemetry, dps
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
 
+func AssertEqualOpampReportsDiscarded(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol.opamp.reports_discarded",
+		Description: "Reports left out of a message to the OpAMP server because the message would exceed the send limit (max_send_size, or the size a server refused with 413 or 1009), by kind (effective_config first, then available_components, custom_message, custom_capabilities, health, agent_description); the rest of the message is sent. [Development]",
+		Unit:        "{report}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol.opamp.reports_discarded")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
 func AssertEqualOpampReportsQueued(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol.opamp.reports_queued",

@@ -42,6 +42,7 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.OpampDisconnects.Add(context.Background(), 1)
 	tb.OpampMessagesReceived.Add(context.Background(), 1)
 	tb.OpampMessagesSent.Add(context.Background(), 1)
+	tb.OpampReportsDiscarded.Add(context.Background(), 1)
 	tb.OpampReportsQueued.Add(context.Background(), 1)
 	tb.OpampReportsSent.Add(context.Background(), 1)
 	AssertEqualOpampBytesReceived(t, testTel,
@@ -72,6 +73,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualOpampMessagesSent(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualOpampReportsDiscarded(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualOpampReportsQueued(t, testTel,

@@ -32,7 +32,8 @@ import (
 // Defaults for settings left zero.
 const (
 	DefaultPollingInterval = 30 * time.Second
-	DefaultMaxMessageSize  = 16 << 20
+	// DefaultMaxMessageSize is the specification's recommended 64 MiB.
+	DefaultMaxMessageSize = 64 << 20
 	// stopGrace bounds Stop: the goodbye gets this long, or less when
 	// Stop's context ends sooner. Core stops extensions with a context
 	// that has no deadline, on every shutdown and every reload.
@@ -85,8 +86,13 @@ type Settings struct {
 	// when zero).
 	PollingInterval time.Duration
 	// MaxMessageSize refuses (and discards unread) any server message
-	// larger than this many bytes (DefaultMaxMessageSize when zero).
+	// larger than this many bytes (DefaultMaxMessageSize when zero): an
+	// HTTP answer fails its poll, a WebSocket message closes the
+	// connection with 1009.
 	MaxMessageSize int
+	// MaxSendSize bounds every message sent (DefaultMaxSendSize when
+	// zero): reports that do not fit are left out, see DiscardObserver.
+	MaxSendSize int
 	// ReconnectSpread delays the first WebSocket redial after a lost
 	// connection by a random time up to this.
 	ReconnectSpread time.Duration
@@ -101,8 +107,11 @@ type Settings struct {
 	// Observer receives the client's events (own telemetry); may be nil.
 	Observer Observer
 
-	// WebSocket keep-alive timing; the constants unless a test sets them.
-	keepAliveIdle, pongWait time.Duration
+	// KeepAliveIdle and PongWait time the WebSocket keep-alive: a ping
+	// after KeepAliveIdle without a frame from the server, and a
+	// reconnection when PongWait passes without one (30 s and 15 s when
+	// zero).
+	KeepAliveIdle, PongWait time.Duration
 }
 
 // Client is a started OpAMP client. It keeps the messages it is given
@@ -115,8 +124,14 @@ type Client struct {
 	report   *reportState
 	dialer   *dialer
 	gate     gate
-	// heartbeat is the current WebSocket heartbeat interval (nanoseconds).
+	// heartbeat is the current WebSocket heartbeat interval (nanoseconds);
+	// offered is the interval the server offered (0: none).
 	heartbeat atomic.Int64
+	offered   atomic.Int64
+	limits    sendLimits
+	// unavailable carries a WebSocket UNAVAILABLE answer from the reading
+	// goroutine to the writing one, which leaves the connection.
+	unavailable chan *protobufs.ServerErrorResponse
 
 	stopping     chan struct{}
 	stopOnce     sync.Once
@@ -159,8 +174,14 @@ func Start(_ context.Context, s Settings) (*Client, error) {
 	if s.MaxMessageSize <= 0 {
 		s.MaxMessageSize = DefaultMaxMessageSize
 	}
-	if s.keepAliveIdle <= 0 {
-		s.keepAliveIdle, s.pongWait = keepAliveIdle, pongWait
+	if s.MaxSendSize <= 0 {
+		s.MaxSendSize = DefaultMaxSendSize
+	}
+	if s.KeepAliveIdle <= 0 {
+		s.KeepAliveIdle = keepAliveIdle
+	}
+	if s.PongWait <= 0 {
+		s.PongWait = pongWait
 	}
 	s.Capabilities |= protobufs.AgentCapabilities_AgentCapabilities_ReportsStatus
 	c := &Client{
@@ -171,7 +192,10 @@ func Start(_ context.Context, s Settings) (*Client, error) {
 		dialer:   newDialer(s.Observer),
 		stopping: make(chan struct{}),
 		done:     make(chan struct{}),
+
+		unavailable: make(chan *protobufs.ServerErrorResponse, 1),
 	}
+	c.limits.configured = s.MaxSendSize
 	c.gate.stop = c.stopping
 	c.heartbeat.Store(int64(s.Heartbeat))
 	c.report.setDescription(s.Description)

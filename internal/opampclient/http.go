@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/open-telemetry/opamp-go/protobufs"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
@@ -69,7 +70,7 @@ func (c *Client) runHTTP(ctx context.Context) {
 
 	tokens := newTokenBucket(sendBurst, sendRate)
 	var ka keepAliveWatch
-	failures := 0
+	failures, unavailable := 0, 0 // failed polls, UNAVAILABLE answers in a row
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	next := time.Now() // when the timer fires
@@ -84,8 +85,8 @@ func (c *Client) runHTTP(ctx context.Context) {
 			return
 		case <-timer.C:
 		case <-c.report.wake:
-			if failures > 0 {
-				continue // the retry carries it
+			if failures > 0 || !c.report.pending() {
+				continue // the retry carries it; or nothing to carry
 			}
 			if wait := tokens.take(); wait > 0 {
 				if time.Until(next) > wait {
@@ -99,15 +100,34 @@ func (c *Client) runHTTP(ctx context.Context) {
 			return
 		}
 		o := c.report.next(true)
-		answer, err := c.post(ctx, hc, o.msg, &ka)
-		if errors.Is(err, errEncode) {
-			// Not the server's fault, and logged by encode: no backoff, and
-			// the next poll carries what can be sent.
-			c.report.delivered(o)
-			schedule(c.settings.PollingInterval)
+		answer, err := c.post(ctx, hc, o, &ka)
+		var se *StatusError
+		switch {
+		case errors.Is(err, errEncode) || errors.Is(err, errTooLarge):
+			// Not the server's fault, and logged: no backoff, and the next
+			// poll carries what can be sent.
+			c.report.dropped(o)
+			schedule(c.pollInterval())
 			continue
-		}
-		if err != nil {
+		case errors.As(err, &se) && se.Code == http.StatusRequestEntityTooLarge:
+			// The same request must not go again: later ones stay below
+			// its size, leaving out what does not fit.
+			c.limits.learn(o.size)
+			// A server that closes the connection after 413 has not failed
+			// over: its next connection keeps the limit learnt.
+			ka.forgetReuse()
+			c.logger.Warn("The OpAMP server refused a message as too large (413); later messages stay below its size",
+				zap.Int("refused_size", o.size))
+			schedule(backoff(1))
+			continue
+		case errors.Is(err, errAnswerTooLarge):
+			// The exchange failed: what it carried goes again, in full.
+			c.report.consumed(o)
+			c.report.markFull()
+			failures++
+			schedule(backoff(failures))
+			continue
+		case err != nil:
 			if c.isStopping() {
 				c.goodbyeHTTP(hc)
 				return
@@ -115,7 +135,6 @@ func (c *Client) runHTTP(ctx context.Context) {
 			failures++
 			c.state.onFailed(err)
 			c.report.markFull()
-			var se *StatusError
 			if errors.As(err, &se) && se.RetryAfter > 0 {
 				c.gate.hold(se.RetryAfter)
 			}
@@ -123,25 +142,43 @@ func (c *Client) runHTTP(ctx context.Context) {
 			continue
 		}
 		failures = 0
-		c.report.delivered(o)
-		c.settings.Observer.MessageSent(o.kinds)
 		if c.state.onConnect() {
 			c.onConnected()
 		}
+		if isUnavailable(answer) {
+			// Refused for now: what it carried stays pending, for the poll
+			// after the server's retry_after (else backoff).
+			c.report.consumed(o)
+			unavailable++
+			wait := unavailableWait(answer.GetErrorResponse(), unavailable)
+			c.process(ctx, answer)
+			c.gate.hold(wait)
+			schedule(wait)
+			continue
+		}
+		unavailable = 0
+		c.report.delivered(o)
+		c.recordDiscards(o)
+		c.settings.Observer.MessageSent(o.kinds)
 		if ka.replaced() {
 			// The server side may have failed over to a process that knows
-			// nothing of this agent.
+			// nothing of this agent, or has another size limit.
 			c.logger.Debug("New connection to the OpAMP server; sending the full state")
+			c.limits.forget()
 			c.report.markFull()
 		}
 		c.process(ctx, answer)
-		schedule(c.settings.PollingInterval)
+		schedule(c.pollInterval())
 	}
 }
 
+// errAnswerTooLarge: the server's answer was over max_message_size; it
+// was discarded unread and the poll failed.
+var errAnswerTooLarge = errors.New("the OpAMP server's answer is larger than max_message_size")
+
 // post sends one message and returns the server's answer.
-func (c *Client) post(ctx context.Context, hc *http.Client, m *protobufs.AgentToServer, ka *keepAliveWatch) (*protobufs.ServerToAgent, error) {
-	body, err := c.encode(nil, m)
+func (c *Client) post(ctx context.Context, hc *http.Client, o *outgoing, ka *keepAliveWatch) (*protobufs.ServerToAgent, error) {
+	body, err := c.encodeWithin(nil, o)
 	if err != nil {
 		return nil, err
 	}
@@ -158,6 +195,9 @@ func (c *Client) post(ctx context.Context, hc *http.Client, m *protobufs.AgentTo
 		header.Set("Content-Encoding", "gzip")
 	}
 	header.Set("Content-Type", "application/x-protobuf")
+	if uid, err := uuid.FromBytes(o.msg.GetInstanceUid()); err == nil {
+		header.Set("OpAMP-Instance-UID", uid.String())
+	}
 	if ka != nil {
 		ctx = httptrace.WithClientTrace(ctx, ka.trace())
 	}
@@ -180,11 +220,12 @@ func (c *Client) post(ctx context.Context, hc *http.Client, m *protobufs.AgentTo
 	if err != nil {
 		return nil, fmt.Errorf("read answer: %w", err)
 	}
-	// An answer too large or that does not decode is logged and replaced
-	// by an empty one: the request was delivered, polling goes on.
+	// An answer too large fails the exchange (specification); one that
+	// does not decode is logged and replaced by an empty one: the request
+	// was delivered, polling goes on.
 	if int64(len(data)) > limit {
 		c.refuseLarge()
-		return &protobufs.ServerToAgent{}, nil
+		return nil, errAnswerTooLarge
 	}
 	answer, err := decodeHTTP(data)
 	if err != nil {
@@ -217,7 +258,7 @@ func (c *Client) goodbyeHTTP(hc *http.Client) {
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), c.goodbyeDeadline())
 	defer cancel()
-	if _, err := c.post(ctx, hc, c.report.disconnect(), nil); err != nil {
+	if _, err := c.post(ctx, hc, c.report.disconnect(false), nil); err != nil {
 		c.logger.Debug("Could not send AgentDisconnect", zap.Error(err))
 		return
 	}
@@ -244,6 +285,9 @@ func (k *keepAliveWatch) trace() *httptrace.ClientTrace {
 		}
 	}}
 }
+
+// forgetReuse: the next new connection is no replacement.
+func (k *keepAliveWatch) forgetReuse() { k.reusedOnce.Store(false) }
 
 // replaced reports (once) that the last request used a new connection
 // where a kept-alive one had been.

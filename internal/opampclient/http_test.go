@@ -27,6 +27,8 @@ func startHTTP(t *testing.T, srv *testserver.Server, url string, configure func(
 	}
 	c := h.start(t)
 	srv.WaitAgent(t, waitFor, func(a *testserver.AgentState) bool { return a.CustomCapabilities != nil })
+	// The server has the message before the client has its answer.
+	require.Eventually(t, c.Connected, waitFor, tick)
 	return h, c
 }
 

@@ -17,6 +17,7 @@ const maxRetryAfter = time.Hour
 // ignored with one debug line; nothing in it can stop the client.
 func (c *Client) process(ctx context.Context, msg *protobufs.ServerToAgent) {
 	c.settings.Observer.MessageReceived()
+	c.report.setServerCapabilities(msg.GetCapabilities())
 	if len(msg.GetInstanceUid()) != 0 && len(msg.GetInstanceUid()) != 16 {
 		c.logger.Debug("Ignoring the instance_uid of a server message: not 16 bytes", zap.Int("length", len(msg.GetInstanceUid())))
 	}
@@ -88,27 +89,69 @@ func parseUID(b []byte) (types.InstanceUid, bool) {
 }
 
 // onConnectionSettings applies what this client understands of an offer:
-// the heartbeat interval, when the agent reports heartbeats.
+// the heartbeat interval, when the agent reports heartbeats. An offered 0
+// keeps the interval in use: proto3 cannot tell 0 from a field left out,
+// servers send offers carrying only headers, and taking those as "no
+// heartbeats" would silence an agent by accident (over HTTP: stop its
+// polling for good). See CONFORMANCE.md, heartbeat-offer-zero.
 func (c *Client) onConnectionSettings(cs *protobufs.ConnectionSettingsOffers) {
 	secs := cs.GetOpamp().GetHeartbeatIntervalSeconds()
 	if secs == 0 || !c.report.has(protobufs.AgentCapabilities_AgentCapabilities_ReportsHeartbeat) {
 		return
 	}
 	d := time.Duration(min(secs, uint64(maxRetryAfter/time.Second))) * time.Second
+	c.offered.Store(int64(d))
 	if c.heartbeat.Swap(int64(d)) != int64(d) {
 		c.logger.Debug("The server set the heartbeat interval", zap.Duration("interval", d))
-		c.report.signal()
+		c.report.signal() // the WebSocket sender restarts its timer
 	}
 }
 
-// onServerError logs an error response and honours UNAVAILABLE's retry_after.
+// pollInterval is the HTTP polling interval: the server's offered heartbeat
+// interval when the agent reports heartbeats (the specification's rule),
+// else the configured polling interval, shortened to the configured
+// heartbeat interval when heartbeats are reported.
+func (c *Client) pollInterval() time.Duration {
+	p := c.settings.PollingInterval
+	if !c.report.has(protobufs.AgentCapabilities_AgentCapabilities_ReportsHeartbeat) {
+		return p
+	}
+	if d := time.Duration(c.offered.Load()); d > 0 {
+		return d
+	}
+	if hb := c.settings.Heartbeat; hb > 0 {
+		return min(p, hb)
+	}
+	return p
+}
+
+// isUnavailable: the server refused the message it answers, for now.
+func isUnavailable(msg *protobufs.ServerToAgent) bool {
+	return msg.GetErrorResponse().GetType() == protobufs.ServerErrorResponseType_ServerErrorResponseType_Unavailable
+}
+
+// unavailableWait is how long to wait after the n-th UNAVAILABLE in a row:
+// the server's retry_after, else exponential backoff.
+func unavailableWait(er *protobufs.ServerErrorResponse, n int) time.Duration {
+	if retry := time.Duration(er.GetRetryInfo().GetRetryAfterNanoseconds()); retry > 0 {
+		return min(retry, maxRetryAfter)
+	}
+	return backoff(n)
+}
+
+// onServerError logs an error response. An UNAVAILABLE one is the
+// transport's to act on: the WebSocket sender is told, and leaves the
+// connection; HTTP polling sees it in the answer.
 func (c *Client) onServerError(er *protobufs.ServerErrorResponse) {
-	retry := time.Duration(er.GetRetryInfo().GetRetryAfterNanoseconds())
-	if er.GetType() == protobufs.ServerErrorResponseType_ServerErrorResponseType_Unavailable && retry > 0 {
-		retry = min(retry, maxRetryAfter)
-		c.gate.hold(retry)
-		c.logger.Info("The OpAMP server is unavailable; holding off as it asked",
-			zap.Duration("retry_after", retry), zap.String("message", er.GetErrorMessage()))
+	if er.GetType() == protobufs.ServerErrorResponseType_ServerErrorResponseType_Unavailable {
+		c.logger.Info("The OpAMP server is unavailable; disconnecting and retrying later",
+			zap.Duration("retry_after", time.Duration(er.GetRetryInfo().GetRetryAfterNanoseconds())), zap.String("message", er.GetErrorMessage()))
+		if !c.settings.HTTP {
+			select {
+			case c.unavailable <- er:
+			default: // one is pending already
+			}
+		}
 		return
 	}
 	c.logger.Warn("The OpAMP server answered with an error",

@@ -55,7 +55,7 @@ func TestProcess(t *testing.T) {
 		{"unavailable with retry", allReports, &protobufs.ServerToAgent{ErrorResponse: &protobufs.ServerErrorResponse{
 			Type:    protobufs.ServerErrorResponseType_ServerErrorResponseType_Unavailable,
 			Details: &protobufs.ServerErrorResponse_RetryInfo{RetryInfo: &protobufs.RetryInfo{RetryAfterNanoseconds: uint64(5 * time.Second)}},
-		}}, 0, 0, nil, 4 * time.Second, 0},
+		}}, 0, 0, nil, 0, 0}, // the transport waits (conformance: unavailable)
 		{"bad request", allReports, &protobufs.ServerToAgent{ErrorResponse: &protobufs.ServerErrorResponse{
 			Type: protobufs.ServerErrorResponseType_ServerErrorResponseType_BadRequest, ErrorMessage: "no",
 		}}, 0, 0, nil, 0, 1},

@@ -46,7 +46,12 @@ type reportState struct {
 	mu   sync.Mutex
 	caps protobufs.AgentCapabilities
 	uid  types.InstanceUid
-	seq  uint64
+	// seq is the number of the next message: it moves on only when a
+	// message reached the server, so a failed attempt leaves no gap.
+	seq uint64
+	// serverCaps are the capabilities the server announced on this
+	// connection; zero until it announces any.
+	serverCaps uint64
 
 	description  *protobufs.AgentDescription
 	health       *protobufs.ComponentHealth
@@ -67,7 +72,7 @@ type reportState struct {
 }
 
 func newReportState(uid types.InstanceUid, caps protobufs.AgentCapabilities) *reportState {
-	r := &reportState{uid: uid, caps: caps, wake: make(chan struct{}, 1)}
+	r := &reportState{uid: uid, caps: caps & definedCapabilities, wake: make(chan struct{}, 1)}
 	r.version[fFullState] = 1 // the first message of a client is a full state
 	return r
 }
@@ -177,10 +182,53 @@ func (r *reportState) markFull() {
 }
 
 // markComponentsFull: the server asked for the full list of components.
+// Without the capability (or components) there is nothing to send, and a
+// message would carry no change.
 func (r *reportState) markComponentsFull() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.components == nil || !r.has(protobufs.AgentCapabilities_AgentCapabilities_ReportsAvailableComponents) {
+		return
+	}
 	r.bumpLocked(fComponentsFull)
+}
+
+// setServerCapabilities records what the server announced (0: nothing,
+// which leaves what is known). A server that starts accepting the
+// effective config gets it.
+func (r *reportState) setServerCapabilities(caps uint64) {
+	if caps == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	before := r.serverAcceptsLocked()
+	r.serverCaps = caps
+	if !before && r.serverAcceptsLocked() {
+		r.bumpLocked(fEffectiveConfig)
+	}
+}
+
+// forgetServer: a new connection may reach another server, which has yet
+// to announce its capabilities.
+func (r *reportState) forgetServer() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.serverCaps = 0
+}
+
+// serverAcceptsLocked: the effective config may go to the server, which
+// accepts it or has not said (opamp-go's server announces nothing unless
+// told).
+func (r *reportState) serverAcceptsLocked() bool {
+	return r.serverCaps == 0 || r.serverCaps&uint64(protobufs.ServerCapabilities_ServerCapabilities_AcceptsEffectiveConfig) != 0
+}
+
+// pending reports whether anything waits to be sent.
+func (r *reportState) pending() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.pendingLocked()
 }
 
 func (r *reportState) setUID(uid types.InstanceUid) {
@@ -213,6 +261,10 @@ type outgoing struct {
 	versions [numFields]uint64
 	custom   *protobufs.CustomMessage
 	kinds    Kind
+	// size is the encoded message's size; discarded lists the reports
+	// left out to keep it within the send limit.
+	size      int
+	discarded []Kind
 }
 
 // next builds the next message from what is pending. With heartbeat false
@@ -236,7 +288,7 @@ func (r *reportState) next(heartbeat bool) *outgoing {
 		m.Health = r.health
 		o.kinds |= KindHealth
 	}
-	if changed(fEffectiveConfig) && r.effective != nil && r.has(protobufs.AgentCapabilities_AgentCapabilities_ReportsEffectiveConfig) {
+	if changed(fEffectiveConfig) && r.effective != nil && r.has(protobufs.AgentCapabilities_AgentCapabilities_ReportsEffectiveConfig) && r.serverAcceptsLocked() {
 		m.EffectiveConfig = r.effective
 		o.kinds |= KindEffectiveConfig
 	}
@@ -270,18 +322,31 @@ func (r *reportState) next(heartbeat bool) *outgoing {
 // headerLocked starts a message with what every message carries: the
 // instance uid, the next sequence number (from 0) and the capabilities.
 func (r *reportState) headerLocked() *protobufs.AgentToServer {
-	m := &protobufs.AgentToServer{
+	return &protobufs.AgentToServer{
 		InstanceUid:  append([]byte(nil), r.uid[:]...),
 		SequenceNum:  r.seq,
 		Capabilities: uint64(r.caps),
 	}
-	r.seq++
-	return m
 }
 
-// delivered marks what o carried as known to the server: changes made
-// after o was built stay pending.
+// delivered marks what o carried as known to the server, and its sequence
+// number as used: changes made after o was built stay pending.
 func (r *reportState) delivered(o *outgoing) {
+	r.consumed(o)
+	r.dropped(o)
+}
+
+// consumed: o reached the server (which may have refused it, UNAVAILABLE),
+// so the next message takes the next number.
+func (r *reportState) consumed(o *outgoing) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seq = max(r.seq, o.msg.GetSequenceNum()+1)
+}
+
+// dropped marks what o carried as done without o reaching the server: it
+// could not be encoded; its number stays free.
+func (r *reportState) dropped(o *outgoing) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for f := range numFields {
@@ -294,11 +359,29 @@ func (r *reportState) delivered(o *outgoing) {
 	}
 }
 
-// disconnect is the goodbye message.
-func (r *reportState) disconnect() *protobufs.AgentToServer {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	m := r.headerLocked()
-	m.AgentDisconnect = &protobufs.AgentDisconnect{}
-	return m
+// disconnect is the goodbye message. With report, it is also the full
+// status report, for a connection on which none went yet: the first
+// message must be one.
+func (r *reportState) disconnect(report bool) *outgoing {
+	var o *outgoing
+	if report {
+		r.markFull()
+		o = r.next(true)
+	} else {
+		r.mu.Lock()
+		o = &outgoing{msg: r.headerLocked()}
+		r.mu.Unlock()
+	}
+	o.msg.AgentDisconnect = &protobufs.AgentDisconnect{}
+	return o
 }
+
+// definedCapabilities is every bit AgentCapabilities defines: the others
+// are reserved and must be sent as 0.
+var definedCapabilities = func() protobufs.AgentCapabilities {
+	var all protobufs.AgentCapabilities
+	for v := range protobufs.AgentCapabilities_name {
+		all |= protobufs.AgentCapabilities(v)
+	}
+	return all
+}()

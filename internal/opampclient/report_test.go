@@ -234,10 +234,16 @@ func TestReportIdentityAndSequence(t *testing.T) {
 	r.delivered(hb)
 	msgs = append(msgs, hb.msg)
 	r.setHealth(&protobufs.ComponentHealth{Healthy: false})
-	msgs = append(msgs, r.next(false).msg)
+	failed := r.next(false) // never reaches the server: its number is free
+	h := r.next(false)
+	assert.Equal(t, failed.msg.GetSequenceNum(), h.msg.GetSequenceNum())
+	r.delivered(h)
+	msgs = append(msgs, h.msg)
 	r.setUID(newUID)
 	assert.Equal(t, newUID, r.instanceUID())
-	msgs = append(msgs, r.next(true).msg, r.disconnect())
+	last := r.next(true)
+	r.delivered(last)
+	msgs = append(msgs, last.msg, r.disconnect(false).msg)
 
 	for i, m := range msgs {
 		assert.Equal(t, uint64(i), m.GetSequenceNum(), "message %d", i)

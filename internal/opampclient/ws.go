@@ -93,6 +93,7 @@ func (c *Client) runWS(ctx context.Context) {
 	// then a fleet's attempts stay under two per agent per spread however
 	// long the server stays away.
 	connected := false
+	unavailable := 0 // UNAVAILABLE answers in a row
 	for c.gate.wait(wait) {
 		cut := context.AfterFunc(ctx, c.closeConn) // Stop cancels ctx
 		conn, err := c.dialWS(ctx, d)
@@ -115,6 +116,8 @@ func (c *Client) runWS(ctx context.Context) {
 		}
 		connected = true
 		c.state.onConnect()
+		c.report.forgetServer()
+		c.limits.forget()
 		c.report.markFull() // HTTP needs none: its first message and every retry are full
 		c.onConnected()
 		if first {
@@ -127,6 +130,13 @@ func (c *Client) runWS(ctx context.Context) {
 			return
 		}
 		c.state.onLost(err)
+		var ue *unavailableError
+		if errors.As(err, &ue) {
+			// The server asked for a pause: its retry_after, else backoff.
+			unavailable++
+			wait = unavailableWait(ue.answer, unavailable)
+			continue
+		}
 		wait = spread(c.settings.ReconnectSpread)
 		if time.Since(began) < minStable {
 			// A server that accepts and drops at once gets backoff, not
@@ -134,10 +144,23 @@ func (c *Client) runWS(ctx context.Context) {
 			failures++
 			wait += backoff(failures)
 		} else {
-			failures = 0
+			failures, unavailable = 0, 0
 		}
 	}
 }
+
+// unavailableError ends a connection the server answered UNAVAILABLE on.
+type unavailableError struct {
+	answer *protobufs.ServerErrorResponse
+}
+
+func (e *unavailableError) Error() string {
+	return "the OpAMP server is unavailable: " + e.answer.GetErrorMessage()
+}
+
+// errInboundTooLarge ends a connection on which the server sent a message
+// over the size limit.
+var errInboundTooLarge = errors.New("the OpAMP server sent a message larger than max_message_size")
 
 // minStable is how long a connection must last for its loss to be a
 // reconnection rather than one more failed attempt.
@@ -148,17 +171,26 @@ func (c *Client) dialWS(ctx context.Context, d *websocket.Dialer) (*websocket.Co
 	if err != nil {
 		return nil, err
 	}
-	conn, resp, err := d.DialContext(ctx, c.settings.URL, header)
-	if resp != nil && resp.Body != nil {
-		_ = resp.Body.Close()
-	}
-	if err != nil {
-		if resp != nil && errors.Is(err, websocket.ErrBadHandshake) {
+	target := c.settings.URL
+	for hops := 0; ; hops++ {
+		conn, resp, err := d.DialContext(ctx, target, header)
+		if resp != nil && resp.Body != nil {
+			_ = resp.Body.Close()
+		}
+		if err == nil {
+			return conn, nil
+		}
+		if resp == nil || !errors.Is(err, websocket.ErrBadHandshake) {
+			return nil, err
+		}
+		next := redirectTarget(resp, target)
+		if next == "" || hops == maxRedirects {
 			return nil, statusError(resp)
 		}
-		return nil, err
+		c.logger.Debug("The OpAMP server redirected the connection", zap.String("location", redacted(next)))
+		header = redirectHeader(header, target, next)
+		target = next
 	}
-	return conn, nil
 }
 
 // serveWS runs one connection: a reading goroutine hands server messages
@@ -173,6 +205,10 @@ func (c *Client) serveWS(ctx context.Context, conn *websocket.Conn) error {
 		lastRead.Store(time.Now().UnixNano())
 		return nil
 	})
+	select {
+	case <-c.unavailable: // from the previous connection
+	default:
+	}
 	readErr := make(chan error, 1)
 	go func() { readErr <- c.readWS(ctx, conn, &lastRead) }()
 	// finish closes the connection and returns why it ended: err, or what
@@ -187,9 +223,15 @@ func (c *Client) serveWS(ctx context.Context, conn *websocket.Conn) error {
 
 	hb := time.NewTimer(time.Hour)
 	defer hb.Stop()
-	ka := newKeepAlive(&lastRead, c.settings.keepAliveIdle, c.settings.pongWait)
+	ka := newKeepAlive(&lastRead, c.settings.KeepAliveIdle, c.settings.PongWait)
 	defer ka.timer.Stop()
 	lastWrite := time.Now()
+	sent, lastSize := false, 0 // a message went on this connection; its size
+	// leave is the client's side of closing, for a reconnection: the goodbye
+	// and a close frame with code, within closeWait.
+	leave := func(code int, readerDone bool) {
+		c.leaveWS(conn, c.report.disconnect(!sent), code, time.Now().Add(closeWait), readErr, readerDone)
+	}
 	for {
 		if d := time.Duration(c.heartbeat.Load()); d > 0 {
 			hb.Reset(time.Until(lastWrite.Add(d)))
@@ -199,13 +241,25 @@ func (c *Client) serveWS(ctx context.Context, conn *websocket.Conn) error {
 		var o *outgoing
 		select {
 		case <-c.stopping:
-			c.goodbyeWS(conn, readErr)
+			c.leaveWS(conn, c.report.disconnect(!sent), websocket.CloseNormalClosure, c.goodbyeDeadline(), readErr, false)
 			return finish(nil)
 		case err := <-readErr:
+			if errors.Is(err, errInboundTooLarge) {
+				leave(websocket.CloseMessageTooBig, true)
+			}
+			c.learnFromClose(err, lastSize)
 			readErr <- err // for finish
 			return finish(err)
+		case er := <-c.unavailable:
+			leave(websocket.CloseNormalClosure, false)
+			return finish(&unavailableError{answer: er})
 		case <-ka.timer.C:
 			if err := ka.check(conn); err != nil {
+				if errors.Is(err, errNoPong) {
+					// The connection may still take a write: say goodbye
+					// before redialling, as the specification asks.
+					leave(websocket.CloseNormalClosure, false)
+				}
 				return finish(err)
 			}
 			continue
@@ -217,35 +271,59 @@ func (c *Client) serveWS(ctx context.Context, conn *websocket.Conn) error {
 		if o == nil {
 			continue
 		}
-		if err := c.writeWS(conn, o.msg, time.Now().Add(writeTimeout)); err != nil {
-			if !errors.Is(err, errEncode) {
+		if err := c.writeWS(conn, o, time.Now().Add(writeTimeout)); err != nil {
+			if !errors.Is(err, errEncode) && !errors.Is(err, errTooLarge) {
 				return finish(err)
 			}
-			// Not the connection's fault, and logged by encode: redialling
-			// would not help and sending it again would fail the same way.
-			c.report.delivered(o)
+			// Not the connection's fault, and logged: redialling would not
+			// help and sending it again would fail the same way.
+			c.report.dropped(o)
 			continue
 		}
-		lastWrite = time.Now()
+		lastWrite, sent, lastSize = time.Now(), true, o.size
 		c.report.delivered(o)
+		c.recordDiscards(o)
 		c.settings.Observer.MessageSent(o.kinds)
 	}
 }
 
-// goodbyeWS sends AgentDisconnect and a close frame, and waits (bounded)
-// for the server's close frame, so the server forgets the agent at once.
-func (c *Client) goodbyeWS(conn *websocket.Conn, readErr chan error) {
-	deadline := c.goodbyeDeadline()
-	if err := c.writeWS(conn, c.report.disconnect(), deadline); err != nil {
+// learnFromClose: a server that closed with 1009 (Message Too Big) refused
+// the last message for its size; later ones stay below it.
+func (c *Client) learnFromClose(err error, lastSize int) {
+	var ce *websocket.CloseError
+	if lastSize > 0 && errors.As(err, &ce) && ce.Code == websocket.CloseMessageTooBig {
+		c.limits.learn(lastSize)
+		c.logger.Warn("The OpAMP server refused a message as too large; later messages stay below its size",
+			zap.Int("refused_size", lastSize))
+	}
+}
+
+// leaveWS is the client's side of closing a connection: AgentDisconnect
+// (o), then a close frame with code, then a wait until deadline (closeWait
+// at most) for the server's close frame, so the server forgets the agent
+// at once. With readerDone the reading goroutine has ended and the wait
+// reads here.
+func (c *Client) leaveWS(conn *websocket.Conn, o *outgoing, code int, deadline time.Time, readErr chan error, readerDone bool) {
+	if err := c.writeWS(conn, o, deadline); err != nil {
 		c.logger.Debug("Could not send AgentDisconnect", zap.Error(err))
 		return
 	}
+	c.report.consumed(o)
 	c.settings.Observer.MessageSent(0)
-	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+	msg := websocket.FormatCloseMessage(code, "")
 	if err := conn.WriteControl(websocket.CloseMessage, msg, deadline); err != nil {
 		return
 	}
-	t := time.NewTimer(min(closeWait, time.Until(deadline)))
+	wait := min(closeWait, time.Until(deadline))
+	if readerDone {
+		_ = conn.SetReadDeadline(time.Now().Add(wait))
+		for {
+			if _, _, err := conn.NextReader(); err != nil {
+				return
+			}
+		}
+	}
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case err := <-readErr:
@@ -255,9 +333,9 @@ func (c *Client) goodbyeWS(conn *websocket.Conn, readErr chan error) {
 }
 
 // writeWS writes one message: the OpAMP header (varint 0), then the
-// protobuf.
-func (c *Client) writeWS(conn *websocket.Conn, m *protobufs.AgentToServer, deadline time.Time) error {
-	data, err := c.encode([]byte{0}, m)
+// protobuf, within the send limit.
+func (c *Client) writeWS(conn *websocket.Conn, o *outgoing, deadline time.Time) error {
+	data, err := c.encodeWithin([]byte{0}, o)
 	if err != nil {
 		return err
 	}
@@ -268,8 +346,9 @@ func (c *Client) writeWS(conn *websocket.Conn, m *protobufs.AgentToServer, deadl
 }
 
 // readWS reads server messages until the connection ends. A message over
-// the size limit is refused and its rest discarded unread; a message that
-// does not decode is logged and skipped: neither ends the connection.
+// the size limit is malformed: it is refused unread and ends the
+// connection (serveWS closes it with 1009); a message that does not decode
+// is logged and skipped.
 func (c *Client) readWS(ctx context.Context, conn *websocket.Conn, lastRead *atomic.Int64) error {
 	limit := int64(c.settings.MaxMessageSize) + binary.MaxVarintLen64
 	for {
@@ -288,7 +367,7 @@ func (c *Client) readWS(ctx context.Context, conn *websocket.Conn, lastRead *ato
 		}
 		if int64(len(data)) > limit {
 			c.refuseLarge()
-			continue
+			return errInboundTooLarge
 		}
 		msg, err := decodeWS(data)
 		if err != nil {

@@ -130,7 +130,7 @@ func startUpgradeServer(t *testing.T, hold bool) (*stamps, string) {
 func TestWSKeepAlive(t *testing.T) {
 	t.Parallel()
 	const idle, wait = 100 * time.Millisecond, 100 * time.Millisecond
-	shorten := func(h *harness) { h.keepAliveIdle, h.pongWait = idle, wait }
+	shorten := func(h *harness) { h.KeepAliveIdle, h.PongWait = idle, wait }
 
 	t.Run("server answers", func(t *testing.T) {
 		t.Parallel()

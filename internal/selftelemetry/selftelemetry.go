@@ -68,7 +68,10 @@ type Telemetry struct {
 	lastSent                 atomic.Int64 // unix seconds
 }
 
-var _ opampclient.Observer = (*Telemetry)(nil)
+var (
+	_ opampclient.Observer        = (*Telemetry)(nil)
+	_ opampclient.DiscardObserver = (*Telemetry)(nil)
+)
 
 // New creates the instruments on the component's meter.
 func New(set component.TelemetrySettings) (*Telemetry, error) {
@@ -134,6 +137,12 @@ func (t *Telemetry) MessageSent(kinds opampclient.Kind) {
 			t.tb.OpampReportsSent.Add(ctx, 1, sentOptions[k.kind])
 		}
 	}
+}
+
+// ReportDiscarded implements opampclient.DiscardObserver: a report left
+// out of a message that would have exceeded the send limit.
+func (t *Telemetry) ReportDiscarded(kind opampclient.Kind) {
+	t.tb.OpampReportsDiscarded.Add(context.Background(), 1, sentOptions[kind])
 }
 
 // BytesSent implements opampclient.Observer.

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
 	"github.com/opampext/opampextension/internal/metadatatest"
+	"github.com/opampext/opampextension/internal/opampclient"
 )
 
 func TestMetrics(t *testing.T) {
@@ -41,4 +42,22 @@ func TestMetrics(t *testing.T) {
 	tel.Disconnected()
 	metadatatest.AssertEqualOpampConnected(t, tt, []metricdata.DataPoint[int64]{{Value: 0}}, metricdatatest.IgnoreTimestamp())
 	metadatatest.AssertEqualOpampDisconnects(t, tt, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
+}
+
+// TestReportsDiscarded: each report left out for the send limit counts
+// once, by kind.
+func TestReportsDiscarded(t *testing.T) {
+	tt := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })
+	tel, err := New(metadatatest.NewSettings(tt).TelemetrySettings)
+	require.NoError(t, err)
+	defer tel.Shutdown()
+
+	tel.ReportDiscarded(opampclient.KindEffectiveConfig)
+	tel.ReportDiscarded(opampclient.KindEffectiveConfig)
+	tel.ReportDiscarded(opampclient.KindAvailableComponents)
+	metadatatest.AssertEqualOpampReportsDiscarded(t, tt, []metricdata.DataPoint[int64]{
+		{Value: 1, Attributes: attribute.NewSet(attribute.String("kind", "available_components"))},
+		{Value: 2, Attributes: attribute.NewSet(attribute.String("kind", "effective_config"))},
+	}, metricdatatest.IgnoreTimestamp())
 }
