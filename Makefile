@@ -7,7 +7,7 @@ GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT         := $(TOOLS_BIN)/golangci-lint
 MDATAGEN              := $(TOOLS_BIN)/mdatagen
 
-.PHONY: all help test vet fmt-check lint generate tools clean distro distro-compat run e2e bench bench-smoke fuzz supervisor-suite
+.PHONY: all help test vet fmt-check lint generate tools clean distro distro-compat run e2e bench bench-smoke fuzz supervisor-suite conformance
 
 OCB_VERSION := v0.165.0
 OCB         := $(TOOLS_BIN)/builder
@@ -37,6 +37,11 @@ fmt-check:
 	[ -n "$$files" ] || { echo "fmt-check: no Go files found" >&2; exit 1; }; \
 	out="$$(gofmt -l $$files)" || exit 1; \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## conformance: regenerate CONFORMANCE.md from conformance/rules.go, then run the OpAMP conformance suite.
+conformance:
+	$(GO) run ./conformance/gen CONFORMANCE.md
+	$(GO) test $(RACE) -count=1 ./conformance/
 
 ## lint: golangci-lint at a pinned version (installed into _build/bin).
 lint: $(GOLANGCI_LINT)

@@ -6,6 +6,9 @@ import (
 	"time"
 
 	"github.com/open-telemetry/opamp-go/protobufs"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/opampext/opampextension/internal/testserver"
 )
 
 // faultSteps is the scripted sequence, in order.
@@ -69,6 +72,17 @@ func faultSteps() []step {
 			r.servers.throttle.Store(false)
 			return fmt.Sprintf("1s of 503; %d cut, %d answered 503", n, r.servers.throttled.Load()-before)
 		}},
+		{name: "unavailable", kind: "unavailable", reconnects: true, inject: func(r *run) string {
+			// The server is overloaded: every message is answered
+			// UNAVAILABLE with a retry_after. WebSocket agents leave and
+			// come back; HTTP agents hold their refused state for later.
+			before := r.servers.unavailables.Load()
+			r.servers.unavailable.Store(true)
+			hold(1500 * time.Millisecond)
+			r.servers.unavailable.Store(false)
+			return fmt.Sprintf("1.5s; %d messages answered UNAVAILABLE (retry_after %s)", r.servers.unavailables.Load()-before, unavailableRetry)
+		}},
+		{name: "413", kind: "too-large", reconnects: true, inject: tooLarge},
 		{name: "odd-msgs", kind: "misbehave", inject: misbehave},
 	}
 }
@@ -131,4 +145,78 @@ func allGrew(r *run, before map[string]int) bool {
 		}
 	}
 	return true
+}
+
+// tooLarge is the 413 fault: a proxy in front of the server starts
+// refusing HTTP bodies larger than the state without its effective config
+// (413), and the connections are cut so that every HTTP agent sends its
+// full state into it. Each must get the rest of its state through without
+// sending the refused request again; then the proxy is redeployed with its
+// limit fixed (the connections cut again) and everything must converge.
+// WebSocket upgrades carry no body: those agents only reconnect.
+func tooLarge(r *run) string {
+	limit := int64(limitBetween(r))
+	before := r.servers.tooLarge.Load()
+	r.servers.bodyLimit.Store(limit)
+	marks := marksOf(r.srv, r.agents)
+	n := r.proxy.CutAll()
+	deadline := time.Now().Add(convergeBound)
+	for _, a := range r.agents {
+		if !a.http {
+			continue
+		}
+		for !sentTrimmed(r.srv.Agent(a.uid), marks[a.uid].messages) {
+			if time.Now().After(deadline) {
+				r.t.Errorf("413: %s sent no state without its effective config within %s", a.name, convergeBound)
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	refused := r.servers.tooLarge.Load() - before
+	r.servers.bodyLimit.Store(0)
+	n += r.proxy.CutAll()
+	hold(500 * time.Millisecond)
+	return fmt.Sprintf("bodies over %d bytes refused: %d answered 413; %s cut", limit, refused, plural(n, "connection"))
+}
+
+// limitBetween is a body size every HTTP agent's latest full state
+// exceeds and its state without the effective config fits: halfway
+// between the largest of the latter and the smallest of the former.
+func limitBetween(r *run) int {
+	rest, full := 0, 1<<30
+	for _, a := range r.agents {
+		st := r.srv.Agent(a.uid)
+		if !a.http || st == nil {
+			continue
+		}
+		for i := len(st.Messages) - 1; i >= 0; i-- {
+			m := st.Messages[i]
+			if m.GetEffectiveConfig() == nil || m.GetHealth() == nil {
+				continue
+			}
+			without := proto.CloneOf(m)
+			without.EffectiveConfig = nil
+			rest, full = max(rest, proto.Size(without)), min(full, proto.Size(m))
+			break
+		}
+	}
+	if rest >= full {
+		r.t.Errorf("413: no size between the state without its config (%d) and the full state (%d)", rest, full)
+	}
+	return (rest + full) / 2
+}
+
+// sentTrimmed: after message from, the agent got a message with its
+// description and health but no effective config through.
+func sentTrimmed(st *testserver.AgentState, from int) bool {
+	if st == nil {
+		return false
+	}
+	for _, m := range st.Messages[min(from, len(st.Messages)):] {
+		if m.GetAgentDescription() != nil && m.GetHealth() != nil && m.GetEffectiveConfig() == nil {
+			return true
+		}
+	}
+	return false
 }
