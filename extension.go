@@ -282,8 +282,9 @@ func (a *opampAgent) stopLocked(ctx context.Context) error {
 		errs = append(errs, a.health.Shutdown(ctx))
 	}
 	a.registry.Detach()
+	var restart bool
 	if remote := a.remote.Swap(nil); remote != nil {
-		remote.Shutdown()
+		restart = remote.Shutdown()
 	}
 	if client := a.client.Swap(nil); client != nil {
 		if err := client.Stop(ctx); err != nil {
@@ -291,6 +292,9 @@ func (a *opampAgent) stopLocked(ctx context.Context) error {
 		}
 	}
 	a.telemetry.Shutdown()
+	if restart {
+		a.restartProcess() // returns only when it could not
+	}
 	if orphaned := a.orphaned.Load(); orphaned != nil {
 		errs = append(errs, fmt.Errorf("ppid: %w", *orphaned))
 	}

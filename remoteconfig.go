@@ -38,11 +38,13 @@ func (c *Config) validateRemoteConfig() []error {
 	return errs
 }
 
-// How an apply validates and reloads; tests replace them (a test binary
-// has no validate command, and a signal would reach every Collector of
-// the test process).
+// How an apply validates, reloads and restarts the process after a
+// reload that could not start; tests replace them (a test binary has no
+// validate command, a signal would reach every Collector of the test
+// process, and an exec would replace the test binary).
 var (
 	remoteReload    = reload.Self
+	remoteRestart   = remoteconfig.Reexec
 	remoteValidator = func(dir string) (remoteconfig.Validator, error) {
 		exe, err := os.Executable()
 		if err != nil {
@@ -77,6 +79,9 @@ func (a *opampAgent) newRemoteConfig() (*remoteconfig.Manager, error) {
 		Validator:    v,
 		Reload:       remoteReload,
 		ApplyTimeout: a.cfg.RemoteConfig.ApplyTimeout,
+		// Where the process cannot execute itself, Validate refused
+		// accepts_remote_config already (reload.Supported).
+		RestartOnFailedStart: true,
 	}
 	if a.cfg.reportsRemoteConfig() {
 		set.Report = a.sendRemoteConfigStatus
@@ -95,5 +100,18 @@ func (a *opampAgent) sendRemoteConfigStatus(s *protobufs.RemoteConfigStatus) {
 	}
 	if err := client.SetRemoteConfigStatus(s); err != nil {
 		a.logger.Debug("Cannot queue the remote config status", zap.Error(err))
+	}
+}
+
+// restartProcess executes the process again after a reloaded service
+// failed to start, once the extension has stopped its client (the server
+// sees a clean disconnect, then the same agent again). The new process
+// image resolves the last healthy configuration and reports the FAILED
+// status left on disk.
+func (a *opampAgent) restartProcess() {
+	a.logger.Warn("The Collector could not start with the remote configuration; restarting the process on the last healthy configuration")
+	_ = a.logger.Sync() // stderr may not support fsync
+	if err := remoteRestart(); err != nil {
+		a.logger.Error("Cannot restart the process; the Collector exits", zap.Error(err))
 	}
 }

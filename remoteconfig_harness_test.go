@@ -2,10 +2,13 @@ package opampextension
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -112,6 +115,10 @@ type remoteRig struct {
 	dir     string
 	uid     string
 	reloads atomic.Int32
+	// restarts records each time the extension would have executed the
+	// process again, with the state on disk at that moment.
+	restartsMu sync.Mutex
+	restarts   []remoteconfig.State
 	// current is the latest Collector started.
 	current *remoteRun
 }
@@ -154,14 +161,45 @@ service:
 
 func newRemoteRig(t *testing.T) *remoteRig {
 	r := &remoteRig{srv: testserver.Start(t), dir: filepath.Join(t.TempDir(), "state"), uid: "0192f3a5-7c4e-7b8a-9c1d-2e3f4a5b6c70"}
-	oldReload, oldValidator := remoteReload, remoteValidator
+	oldReload, oldValidator, oldRestart := remoteReload, remoteValidator, remoteRestart
 	remoteReload = func() error {
 		r.reloads.Add(1)
 		return r.current.provider.reload()
 	}
 	remoteValidator = dryRunValidator
-	t.Cleanup(func() { remoteReload, remoteValidator = oldReload, oldValidator })
+	remoteRestart = func() error {
+		st := r.state(t)
+		r.restartsMu.Lock()
+		r.restarts = append(r.restarts, st)
+		r.restartsMu.Unlock()
+		return errNoExecInTests
+	}
+	t.Cleanup(func() { remoteReload, remoteValidator, remoteRestart = oldReload, oldValidator, oldRestart })
 	return r
+}
+
+var errNoExecInTests = errors.New("a test binary is not executed again")
+
+// restartStates returns the states recorded at each would-be exec.
+func (r *remoteRig) restartStates() []remoteconfig.State {
+	r.restartsMu.Lock()
+	defer r.restartsMu.Unlock()
+	return slices.Clone(r.restarts)
+}
+
+// state reads the remote config state file.
+func (r *remoteRig) state(t *testing.T) remoteconfig.State {
+	t.Helper()
+	var st remoteconfig.State
+	raw, err := os.ReadFile(filepath.Join(r.dir, "remote-config.json"))
+	if err != nil {
+		t.Errorf("remote config state: %v", err)
+		return st
+	}
+	if err := json.Unmarshal(raw, &st); err != nil {
+		t.Errorf("remote config state: %v", err)
+	}
+	return st
 }
 
 // start runs a Collector on the local config until the test ends. Tests

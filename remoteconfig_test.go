@@ -135,8 +135,10 @@ func TestRemoteConfigApply(t *testing.T) {
 // TestRemoteConfigAcrossProcessEnds: a reload that ends the Collector (a
 // port in use: core's Run returns the start error, and the process
 // exits) leaves the last healthy config for the next start, which reports
-// FAILED for the candidate; a start after APPLIED comes back with the
-// remote config and the same hash.
+// FAILED for the candidate; the failed instance executes the process
+// again (here: a recorded call) once FAILED is on disk, and never when
+// the last healthy config itself cannot start or after a stop; a start
+// after APPLIED comes back with the remote config and the same hash.
 func TestRemoteConfigAcrossProcessEnds(t *testing.T) {
 	r := newRemoteRig(t)
 	r.start(t, 2*time.Second)
@@ -160,10 +162,40 @@ func TestRemoteConfigAcrossProcessEnds(t *testing.T) {
 			t.Fatal("the Collector kept running")
 		}
 
-		r.start(t, 2*time.Second) // the next start of the process
+		restarts := r.restartStates()
+		require.Len(t, restarts, 1, "the failed instance executes the process again")
+		assert.Equal(t, "RemoteConfigStatuses_FAILED", restarts[0].Status.Status, "FAILED is on disk before the exec")
+		assert.Equal(t, "in-use", string(restarts[0].Status.Hash))
+		assert.Contains(t, restarts[0].Status.Error, "listen/busy")
+		assert.Nil(t, restarts[0].Candidate)
+		assert.Equal(t, "in-use", string(restarts[0].Restarted), "the exec is recorded: once per candidate")
+
+		r.start(t, 2*time.Second) // what the exec starts
 		st := r.waitStatus(t, "in-use", failed)
 		assert.Contains(t, st.RemoteConfigStatus.GetErrorMessage(), "listen/busy")
 		waitListening(t, addr, "the last healthy config runs")
+	}
+
+	// The last healthy config cannot start either (its port is taken
+	// now): the process ends, and is not executed again.
+	{
+		r.current.col.Shutdown()
+		require.NoError(t, <-r.current.done)
+		r.current.done <- nil // for the cleanup
+		held, err := net.Listen("tcp", addr)
+		require.NoError(t, err)
+		run := r.start(t, 2*time.Second)
+		select {
+		case err := <-run.done:
+			run.done <- err
+			require.Error(t, err, "the start fails")
+		case <-time.After(waitTime):
+			t.Fatal("the Collector started on a port in use")
+		}
+		require.NoError(t, held.Close())
+		assert.Len(t, r.restartStates(), 1, "no second exec")
+		r.start(t, 2*time.Second)
+		waitListening(t, addr, "the last healthy config runs once its port is free")
 	}
 
 	// A restart after APPLIED.
@@ -190,6 +222,7 @@ func TestRemoteConfigAcrossProcessEnds(t *testing.T) {
 		})
 		waitListening(t, addr, "the remote config runs again")
 	}
+	assert.Len(t, r.restartStates(), 1, "a stop is never followed by an exec")
 }
 
 func waitListening(t *testing.T, addr, why string) {

@@ -22,9 +22,12 @@ const (
 // healthWatch judges the health of the instance an apply reloaded into:
 // healthy once the pipelines are ready and no component is in error.
 type healthWatch struct {
-	mu      sync.Mutex
-	armed   bool
-	ready   bool
+	mu    sync.Mutex
+	armed bool
+	ready bool
+	// readied: the pipelines became ready at least once while armed; a
+	// Shutdown before that is the reloaded service failing to start.
+	readied bool
 	timeout bool
 	since   time.Time
 	timer   *time.Timer
@@ -41,7 +44,7 @@ func (h *healthWatch) init() { h.errs, h.seen = map[string]error{}, map[string]e
 func (h *healthWatch) arm(d time.Duration, kick func()) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.armed, h.since = true, time.Now()
+	h.armed, h.since, h.readied = true, time.Now(), false
 	h.timer = time.AfterFunc(d, func() {
 		h.mu.Lock()
 		h.timeout = true
@@ -50,16 +53,17 @@ func (h *healthWatch) arm(d time.Duration, kick func()) {
 	})
 }
 
-// disarm ends the watch and tells whether it was still undecided.
-func (h *healthWatch) disarm() bool {
+// disarm ends the watch; undecided: it was still armed; neverReady: and
+// the pipelines never became ready (the service did not start).
+func (h *healthWatch) disarm() (undecided, neverReady bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	was := h.armed
+	undecided = h.armed
 	h.armed = false
 	if h.timer != nil {
 		h.timer.Stop()
 	}
-	return was
+	return undecided, undecided && !h.readied
 }
 
 // verdict decides once: a decided watch is disarmed.
@@ -111,6 +115,9 @@ func (h *healthWatch) setReady(ready bool) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.ready = ready
+	if ready && h.armed {
+		h.readied = true
+	}
 	return h.armed
 }
 

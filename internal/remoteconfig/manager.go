@@ -23,6 +23,9 @@ type Settings struct {
 	// Reload makes the Collector resolve its config again and rebuild its
 	// service in-process (reload.Self: SIGHUP).
 	Reload func() error
+	// RestartOnFailedStart: Shutdown may ask for the process to be
+	// executed again when the reloaded service failed to start (unix).
+	RestartOnFailedStart bool
 	// ApplyTimeout bounds how long a reloaded Collector has to become
 	// healthy before it is rolled back.
 	ApplyTimeout time.Duration
@@ -86,6 +89,7 @@ func (m *Manager) Start() {
 	}
 	switch {
 	case st.Candidate != nil && st.Owner == processToken && st.Loaded:
+		watchTermination()
 		m.hw.arm(m.set.ApplyTimeout, m.poke)
 		m.set.Logger.Info("Applying the remote configuration: waiting for the Collector to become healthy",
 			zap.Duration("timeout", m.set.ApplyTimeout))
@@ -98,6 +102,7 @@ func (m *Manager) Start() {
 		if err != nil {
 			m.set.Logger.Warn("Cannot save the remote configuration state", zap.Error(err))
 		}
+		unwatchTermination()
 	}
 	m.report(st.Status)
 	handoffsMu.Lock()
@@ -133,18 +138,55 @@ func (m *Manager) Receive(rc *protobufs.AgentRemoteConfig) {
 // failed: the candidate is dropped, so the next resolve (a reload, or the
 // next start after a reload that ended the process) runs the last healthy
 // configuration.
-func (m *Manager) Shutdown() {
+//
+// restart tells the caller to execute the process again (Reexec) once it
+// has stopped what it runs: this instance is the reloaded service that
+// failed to start (core's Run returns that error and the process would
+// exit), no termination signal arrived during the apply, and the state on
+// disk shows the candidate FAILED and records this restart, so a process
+// restarted for a candidate is never restarted for it again.
+func (m *Manager) Shutdown() (restart bool) {
 	m.mu.Lock()
 	started := m.started
 	m.mu.Unlock()
 	if !started {
-		return
+		return false
 	}
 	m.once.Do(func() { close(m.stop) })
 	<-m.done
-	if m.hw.disarm() {
-		m.fail("the Collector stopped before it was healthy with this configuration: " + m.hw.why())
+	undecided, neverReady := m.hw.disarm()
+	if !undecided {
+		return false
 	}
+	why := "the Collector stopped before it was healthy with this configuration: " + m.hw.why()
+	if neverReady {
+		why = "the Collector could not start with this configuration: " + m.hw.why()
+	}
+	hash := m.fail(why)
+	if !neverReady || hash == nil {
+		return false
+	}
+	if terminationSeen() {
+		m.set.Logger.Info("The process was asked to end during the apply: not restarting it")
+		return false
+	}
+	if !m.set.RestartOnFailedStart {
+		return false
+	}
+	_, err := m.store.update(func(st *State) bool {
+		if st.Status.Status != protobufs.RemoteConfigStatuses_RemoteConfigStatuses_FAILED.String() ||
+			!bytes.Equal(st.Status.Hash, hash) || bytes.Equal(st.Restarted, hash) {
+			return false
+		}
+		st.Restarted = bytes.Clone(hash)
+		restart = true
+		return true
+	})
+	if err != nil {
+		m.set.Logger.Error("Cannot save the remote configuration state: not restarting the process", zap.Error(err))
+		return false
+	}
+	return restart
 }
 
 func (m *Manager) poke() {
@@ -192,6 +234,7 @@ func (m *Manager) run() {
 
 // confirm makes the candidate the active config: APPLIED.
 func (m *Manager) confirm() {
+	defer unwatchTermination()
 	st, err := m.store.update(func(st *State) bool {
 		if st.Candidate == nil {
 			return false
@@ -220,12 +263,16 @@ func (m *Manager) rollback() {
 	m.reload()
 }
 
-// fail drops the candidate and reports FAILED with why.
-func (m *Manager) fail(why string) {
+// fail drops the candidate and reports FAILED with why; it returns the
+// failed candidate's hash, nil when there was none. The apply is over, so
+// termination signals are no longer watched.
+func (m *Manager) fail(why string) (hash []byte) {
+	defer unwatchTermination()
 	st, err := m.store.update(func(st *State) bool {
 		if st.Candidate == nil {
 			return false
 		}
+		hash = bytes.Clone(st.Candidate.Hash)
 		st.Status = status(st.Candidate.Hash, protobufs.RemoteConfigStatuses_RemoteConfigStatuses_FAILED, why)
 		st.Candidate, st.Owner, st.Loaded = nil, "", false
 		return true
@@ -234,6 +281,7 @@ func (m *Manager) fail(why string) {
 		m.set.Logger.Error("Cannot save the remote configuration state", zap.Error(err))
 	}
 	m.report(st.Status)
+	return hash
 }
 
 func (m *Manager) reload() {
@@ -293,6 +341,7 @@ func (m *Manager) handle(ctx context.Context, rc *protobufs.AgentRemoteConfig) {
 		st.Status = status(cand.Hash, protobufs.RemoteConfigStatuses_RemoteConfigStatuses_APPLYING, "")
 	})
 	m.set.Logger.Info("Applying a remote configuration: reloading the Collector")
+	watchTermination()
 	m.reload()
 }
 

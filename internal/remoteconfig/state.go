@@ -95,6 +95,9 @@ type State struct {
 	Loaded bool `json:"loaded,omitempty"`
 	// Status is reported after every reconnect and restart.
 	Status Status `json:"status"`
+	// Restarted is the hash of the last candidate whose failed start made
+	// the process execute itself again: at most once per candidate.
+	Restarted []byte `json:"restarted,omitempty"`
 }
 
 // processToken tells this process from the ones before it.
