@@ -129,9 +129,11 @@ type Client struct {
 	heartbeat atomic.Int64
 	offered   atomic.Int64
 	limits    sendLimits
-	// unavailable carries a WebSocket UNAVAILABLE answer from the reading
-	// goroutine to the writing one, which leaves the connection.
-	unavailable chan *protobufs.ServerErrorResponse
+	// unavailable holds a WebSocket UNAVAILABLE answer from the reading
+	// goroutine for the writing one (woken through report.wake), which
+	// leaves the connection. A pointer, not a channel: a fleet of idle
+	// instances pays nothing for it.
+	unavailable atomic.Pointer[protobufs.ServerErrorResponse]
 
 	stopping     chan struct{}
 	stopOnce     sync.Once
@@ -192,8 +194,6 @@ func Start(_ context.Context, s Settings) (*Client, error) {
 		dialer:   newDialer(s.Observer),
 		stopping: make(chan struct{}),
 		done:     make(chan struct{}),
-
-		unavailable: make(chan *protobufs.ServerErrorResponse, 1),
 	}
 	c.limits.configured = s.MaxSendSize
 	c.gate.stop = c.stopping

@@ -147,10 +147,8 @@ func (c *Client) onServerError(er *protobufs.ServerErrorResponse) {
 		c.logger.Info("The OpAMP server is unavailable; disconnecting and retrying later",
 			zap.Duration("retry_after", time.Duration(er.GetRetryInfo().GetRetryAfterNanoseconds())), zap.String("message", er.GetErrorMessage()))
 		if !c.settings.HTTP {
-			select {
-			case c.unavailable <- er:
-			default: // one is pending already
-			}
+			c.unavailable.Store(er)
+			c.report.signal()
 		}
 		return
 	}

@@ -205,10 +205,7 @@ func (c *Client) serveWS(ctx context.Context, conn *websocket.Conn) error {
 		lastRead.Store(time.Now().UnixNano())
 		return nil
 	})
-	select {
-	case <-c.unavailable: // from the previous connection
-	default:
-	}
+	c.unavailable.Store(nil) // from the previous connection
 	readErr := make(chan error, 1)
 	go func() { readErr <- c.readWS(ctx, conn, &lastRead) }()
 	// finish closes the connection and returns why it ended: err, or what
@@ -250,9 +247,6 @@ func (c *Client) serveWS(ctx context.Context, conn *websocket.Conn) error {
 			c.learnFromClose(err, lastSize)
 			readErr <- err // for finish
 			return finish(err)
-		case er := <-c.unavailable:
-			leave(websocket.CloseNormalClosure, false)
-			return finish(&unavailableError{answer: er})
 		case <-ka.timer.C:
 			if err := ka.check(conn); err != nil {
 				if errors.Is(err, errNoPong) {
@@ -264,6 +258,10 @@ func (c *Client) serveWS(ctx context.Context, conn *websocket.Conn) error {
 			}
 			continue
 		case <-c.report.wake:
+			if er := c.unavailable.Swap(nil); er != nil {
+				leave(websocket.CloseNormalClosure, false)
+				return finish(&unavailableError{answer: er})
+			}
 			o = c.report.next(false)
 		case <-hb.C:
 			o = c.report.next(true)
