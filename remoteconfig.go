@@ -90,6 +90,9 @@ func (a *opampAgent) newRemoteConfig() (*remoteconfig.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage.directory: %w", err)
 	}
+	if err := a.telemetry.ObserveRemoteConfigs(remoteconfig.Totals); err != nil {
+		return nil, fmt.Errorf("own telemetry: %w", err)
+	}
 	return m, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/opampext/opampextension/internal/remoteconfig"
 	"github.com/opampext/opampextension/internal/testserver"
 )
 
@@ -39,6 +40,7 @@ service:
 // Collector in-process.
 func TestRemoteConfigApply(t *testing.T) {
 	r := newRemoteRig(t)
+	before := remoteconfig.Totals()
 	r.start(t, 2*time.Second)
 	r.srv.WaitAgent(t, waitTime, func(a *testserver.AgentState) bool { return a.UID == r.uid && a.EffectiveConfig != nil })
 
@@ -114,6 +116,7 @@ func TestRemoteConfigApply(t *testing.T) {
 			return a.UID == r.uid && a.Connected && !strings.Contains(effective(a), "traces/broken") && strings.Contains(effective(a), "traces/remote")
 		})
 		waitListening(t, addr, "the last healthy config runs again")
+		assert.GreaterOrEqual(t, remoteconfig.Totals().LastApply, 2*time.Second, "the apply lasted until the timeout")
 	})
 
 	t.Run("empty map reverts to the local config", func(t *testing.T) {
@@ -129,6 +132,23 @@ func TestRemoteConfigApply(t *testing.T) {
 			}
 			return err != nil
 		}, waitTime, 20*time.Millisecond, "the remote receiver is gone")
+	})
+
+	t.Run("counts", func(t *testing.T) {
+		after := remoteconfig.Totals()
+		assert.Equal(t, remoteconfig.Counts{
+			Received:   int64(4 + len(refused) + 2), // the same hash again included
+			Applied:    3,                           // good, good-again, empty
+			Failed:     int64(1 + len(refused) + 1), // bad-yaml, the refused, broken
+			RolledBack: 1,                           // broken
+		}, remoteconfig.Counts{
+			Received:   after.Received - before.Received,
+			Applied:    after.Applied - before.Applied,
+			Failed:     after.Failed - before.Failed,
+			RolledBack: after.RolledBack - before.RolledBack,
+		})
+		assert.Positive(t, after.LastApply)
+		assert.Less(t, after.LastApply, 2*time.Second, "the last apply (empty) took one healthy reload")
 	})
 }
 

@@ -25,22 +25,27 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                    metric.Meter
-	mu                       sync.Mutex
-	registrations            []metric.Registration
-	OpampBytesReceived       metric.Int64ObservableCounter
-	OpampBytesSent           metric.Int64ObservableCounter
-	OpampConnectFailures     metric.Int64Counter
-	OpampConnected           metric.Int64ObservableGauge
-	OpampConnectionAttempts  metric.Int64Counter
-	OpampConnects            metric.Int64Counter
-	OpampDisconnects         metric.Int64Counter
-	OpampLastMessageSentTime metric.Int64ObservableGauge
-	OpampMessagesReceived    metric.Int64Counter
-	OpampMessagesSent        metric.Int64Counter
-	OpampReportsDiscarded    metric.Int64Counter
-	OpampReportsQueued       metric.Int64Counter
-	OpampReportsSent         metric.Int64Counter
+	meter                          metric.Meter
+	mu                             sync.Mutex
+	registrations                  []metric.Registration
+	OpampBytesReceived             metric.Int64ObservableCounter
+	OpampBytesSent                 metric.Int64ObservableCounter
+	OpampConnectFailures           metric.Int64Counter
+	OpampConnected                 metric.Int64ObservableGauge
+	OpampConnectionAttempts        metric.Int64Counter
+	OpampConnects                  metric.Int64Counter
+	OpampDisconnects               metric.Int64Counter
+	OpampLastMessageSentTime       metric.Int64ObservableGauge
+	OpampMessagesReceived          metric.Int64Counter
+	OpampMessagesSent              metric.Int64Counter
+	OpampRemoteConfigApplyDuration metric.Float64ObservableGauge
+	OpampRemoteConfigsApplied      metric.Int64ObservableCounter
+	OpampRemoteConfigsFailed       metric.Int64ObservableCounter
+	OpampRemoteConfigsReceived     metric.Int64ObservableCounter
+	OpampRemoteConfigsRolledBack   metric.Int64ObservableCounter
+	OpampReportsDiscarded          metric.Int64Counter
+	OpampReportsQueued             metric.Int64Counter
+	OpampReportsSent               metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -114,6 +119,81 @@ func (builder *TelemetryBuilder) RegisterOpampLastMessageSentTimeCallback(cb met
 	return nil
 }
 
+// RegisterOpampRemoteConfigApplyDurationCallback sets callback for observable OpampRemoteConfigApplyDuration metric.
+func (builder *TelemetryBuilder) RegisterOpampRemoteConfigApplyDurationCallback(cb metric.Float64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerFloat64{inst: builder.OpampRemoteConfigApplyDuration, obs: o})
+		return nil
+	}, builder.OpampRemoteConfigApplyDuration)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterOpampRemoteConfigsAppliedCallback sets callback for observable OpampRemoteConfigsApplied metric.
+func (builder *TelemetryBuilder) RegisterOpampRemoteConfigsAppliedCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.OpampRemoteConfigsApplied, obs: o})
+		return nil
+	}, builder.OpampRemoteConfigsApplied)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterOpampRemoteConfigsFailedCallback sets callback for observable OpampRemoteConfigsFailed metric.
+func (builder *TelemetryBuilder) RegisterOpampRemoteConfigsFailedCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.OpampRemoteConfigsFailed, obs: o})
+		return nil
+	}, builder.OpampRemoteConfigsFailed)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterOpampRemoteConfigsReceivedCallback sets callback for observable OpampRemoteConfigsReceived metric.
+func (builder *TelemetryBuilder) RegisterOpampRemoteConfigsReceivedCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.OpampRemoteConfigsReceived, obs: o})
+		return nil
+	}, builder.OpampRemoteConfigsReceived)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterOpampRemoteConfigsRolledBackCallback sets callback for observable OpampRemoteConfigsRolledBack metric.
+func (builder *TelemetryBuilder) RegisterOpampRemoteConfigsRolledBackCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.OpampRemoteConfigsRolledBack, obs: o})
+		return nil
+	}, builder.OpampRemoteConfigsRolledBack)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
 type observerInt64 struct {
 	embedded.Int64Observer
 	inst metric.Int64Observable
@@ -122,6 +202,16 @@ type observerInt64 struct {
 
 func (oi *observerInt64) Observe(value int64, opts ...metric.ObserveOption) {
 	oi.obs.ObserveInt64(oi.inst, value, opts...)
+}
+
+type observerFloat64 struct {
+	embedded.Float64Observer
+	inst metric.Float64Observable
+	obs  metric.Observer
+}
+
+func (oi *observerFloat64) Observe(value float64, opts ...metric.ObserveOption) {
+	oi.obs.ObserveFloat64(oi.inst, value, opts...)
 }
 
 // Shutdown unregister all registered callbacks for async instruments.
@@ -200,6 +290,36 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol.opamp.messages_sent",
 		metric.WithDescription("Messages delivered to the OpAMP server (heartbeats, polls and the goodbye included). [Development]"),
 		metric.WithUnit("{message}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.OpampRemoteConfigApplyDuration, err = builder.meter.Float64ObservableGauge(
+		"otelcol.opamp.remote_config_apply_duration",
+		metric.WithDescription("Duration of the last remote configuration apply that reloaded the Collector, from APPLYING to APPLIED or to the rollback decision; zero before the first. A gauge, not a histogram, because the reload that ends an apply replaces the meter that would have recorded it. [Development]"),
+		metric.WithUnit("s"),
+	)
+	errs = errors.Join(errs, err)
+	builder.OpampRemoteConfigsApplied, err = builder.meter.Int64ObservableCounter(
+		"otelcol.opamp.remote_configs_applied",
+		metric.WithDescription("Remote configurations reported APPLIED (the reloaded Collector was healthy in time, or the same content came under a new hash); counted over the process's life, across reloads. [Development]"),
+		metric.WithUnit("{config}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.OpampRemoteConfigsFailed, err = builder.meter.Int64ObservableCounter(
+		"otelcol.opamp.remote_configs_failed",
+		metric.WithDescription("Remote configurations reported FAILED (refused by the checks or the distro's validation, or rolled back); counted over the process's life, across reloads. [Development]"),
+		metric.WithUnit("{config}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.OpampRemoteConfigsReceived, err = builder.meter.Int64ObservableCounter(
+		"otelcol.opamp.remote_configs_received",
+		metric.WithDescription("Remote configurations received from the OpAMP server (capabilities.accepts_remote_config), the same hash sent again included; counted over the process's life, across reloads. [Development]"),
+		metric.WithUnit("{config}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.OpampRemoteConfigsRolledBack, err = builder.meter.Int64ObservableCounter(
+		"otelcol.opamp.remote_configs_rolled_back",
+		metric.WithDescription("Remote configurations the Collector was reloaded into and then left for the last healthy configuration (not healthy within remote_config.apply_timeout, or the reloaded service could not start); a subset of the failed ones; counted over the process's life, across reloads. [Development]"),
+		metric.WithUnit("{config}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.OpampReportsDiscarded, err = builder.meter.Int64Counter(

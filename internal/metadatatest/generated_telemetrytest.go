@@ -177,6 +177,84 @@ func AssertEqualOpampMessagesSent(t *testing.T, tt *componenttest.Telemetry, dps
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
 
+func AssertEqualOpampRemoteConfigApplyDuration(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[float64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol.opamp.remote_config_apply_duration",
+		Description: "Duration of the last remote configuration apply that reloaded the Collector, from APPLYING to APPLIED or to the rollback decision; zero before the first. A gauge, not a histogram, because the reload that ends an apply replaces the meter that would have recorded it. [Development]",
+		Unit:        "s",
+		Data: metricdata.Gauge[float64]{
+			DataPoints: dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol.opamp.remote_config_apply_duration")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
+func AssertEqualOpampRemoteConfigsApplied(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol.opamp.remote_configs_applied",
+		Description: "Remote configurations reported APPLIED (the reloaded Collector was healthy in time, or the same content came under a new hash); counted over the process's life, across reloads. [Development]",
+		Unit:        "{config}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol.opamp.remote_configs_applied")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
+func AssertEqualOpampRemoteConfigsFailed(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol.opamp.remote_configs_failed",
+		Description: "Remote configurations reported FAILED (refused by the checks or the distro's validation, or rolled back); counted over the process's life, across reloads. [Development]",
+		Unit:        "{config}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol.opamp.remote_configs_failed")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
+func AssertEqualOpampRemoteConfigsReceived(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol.opamp.remote_configs_received",
+		Description: "Remote configurations received from the OpAMP server (capabilities.accepts_remote_config), the same hash sent again included; counted over the process's life, across reloads. [Development]",
+		Unit:        "{config}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol.opamp.remote_configs_received")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
+func AssertEqualOpampRemoteConfigsRolledBack(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol.opamp.remote_configs_rolled_back",
+		Description: "Remote configurations the Collector was reloaded into and then left for the last healthy configuration (not healthy within remote_config.apply_timeout, or the reloaded service could not start); a subset of the failed ones; counted over the process's life, across reloads. [Development]",
+		Unit:        "{config}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol.opamp.remote_configs_rolled_back")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
 func AssertEqualOpampReportsDiscarded(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol.opamp.reports_discarded",

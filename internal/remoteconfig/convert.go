@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/open-telemetry/opamp-go/protobufs"
 	"go.opentelemetry.io/collector/confmap"
@@ -152,7 +153,8 @@ func Convert(_ context.Context, conf *confmap.Conf, logger *zap.Logger) error {
 			logger.Warn("The remote configuration being applied when the Collector last stopped never became healthy; running the last healthy one")
 			st.Status = status(st.Candidate.Hash, protobufs.RemoteConfigStatuses_RemoteConfigStatuses_FAILED,
 				"the Collector stopped before this configuration was confirmed healthy; running the last healthy configuration")
-			st.Candidate, st.Owner, st.Loaded = nil, "", false
+			st.dropCandidate()
+			countStatus(protobufs.RemoteConfigStatuses_RemoteConfigStatuses_FAILED, true, time.Time{})
 			use = st.Active
 			return true
 		default:

@@ -96,11 +96,13 @@ func (m *Manager) Start() {
 	case st.Candidate != nil && st.Owner == processToken:
 		st, err = m.store.update(func(st *State) bool {
 			st.Status = status(st.Candidate.Hash, protobufs.RemoteConfigStatuses_RemoteConfigStatuses_FAILED, errNoConverter.Error())
-			st.Candidate, st.Owner, st.Loaded = nil, "", false
+			st.dropCandidate()
 			return true
 		})
 		if err != nil {
 			m.set.Logger.Warn("Cannot save the remote configuration state", zap.Error(err))
+		} else {
+			countStatus(protobufs.RemoteConfigStatuses_RemoteConfigStatuses_FAILED, false, time.Time{})
 		}
 		unwatchTermination()
 	}
@@ -121,6 +123,7 @@ func (m *Manager) Start() {
 // Receive takes a config from the server without blocking; the latest
 // one wins over any not handled yet.
 func (m *Manager) Receive(rc *protobufs.AgentRemoteConfig) {
+	counts.received.Add(1)
 	m.mu.Lock()
 	if m.handedOff {
 		m.mu.Unlock()
@@ -235,6 +238,7 @@ func (m *Manager) run() {
 // confirm makes the candidate the active config: APPLIED.
 func (m *Manager) confirm() {
 	defer unwatchTermination()
+	var since time.Time
 	st, err := m.store.update(func(st *State) bool {
 		if st.Candidate == nil {
 			return false
@@ -244,13 +248,15 @@ func (m *Manager) confirm() {
 			st.Active = nil // the local config alone
 		}
 		st.Status = status(st.Candidate.Hash, protobufs.RemoteConfigStatuses_RemoteConfigStatuses_APPLIED, "")
-		st.Candidate, st.Owner, st.Loaded = nil, "", false
+		since = st.Since
+		st.dropCandidate()
 		return true
 	})
 	if err != nil {
 		m.set.Logger.Error("Cannot save the applied remote configuration", zap.Error(err))
 		return
 	}
+	countStatus(protobufs.RemoteConfigStatuses_RemoteConfigStatuses_APPLIED, false, since)
 	m.set.Logger.Info("Applied the remote configuration: the Collector is healthy", zap.Duration("took", m.hw.elapsed()))
 	m.report(st.Status)
 }
@@ -268,17 +274,21 @@ func (m *Manager) rollback() {
 // termination signals are no longer watched.
 func (m *Manager) fail(why string) (hash []byte) {
 	defer unwatchTermination()
+	var since time.Time
 	st, err := m.store.update(func(st *State) bool {
 		if st.Candidate == nil {
 			return false
 		}
 		hash = bytes.Clone(st.Candidate.Hash)
 		st.Status = status(st.Candidate.Hash, protobufs.RemoteConfigStatuses_RemoteConfigStatuses_FAILED, why)
-		st.Candidate, st.Owner, st.Loaded = nil, "", false
+		since = st.Since
+		st.dropCandidate()
 		return true
 	})
 	if err != nil {
 		m.set.Logger.Error("Cannot save the remote configuration state", zap.Error(err))
+	} else if hash != nil {
+		countStatus(protobufs.RemoteConfigStatuses_RemoteConfigStatuses_FAILED, true, since)
 	}
 	m.report(st.Status)
 	return hash
@@ -337,7 +347,7 @@ func (m *Manager) handle(ctx context.Context, rc *protobufs.AgentRemoteConfig) {
 		return
 	}
 	m.save(func(st *State) {
-		st.Candidate, st.Owner, st.Loaded = cand, processToken, false
+		st.Candidate, st.Owner, st.Loaded, st.Since = cand, processToken, false, time.Now()
 		st.Status = status(cand.Hash, protobufs.RemoteConfigStatuses_RemoteConfigStatuses_APPLYING, "")
 	})
 	m.set.Logger.Info("Applying a remote configuration: reloading the Collector")
@@ -369,11 +379,14 @@ func (m *Manager) check(ctx context.Context, cand *Config) error {
 	return nil
 }
 
-// save changes the state and reports the status it leaves.
+// save changes the state and reports (and counts) the status it leaves;
+// these are decisions taken without a reload.
 func (m *Manager) save(f func(st *State)) {
 	st, err := m.store.update(func(st *State) bool { f(st); return true })
 	if err != nil {
 		m.set.Logger.Error("Cannot save the remote configuration state", zap.Error(err))
+	} else {
+		countStatus(protobufs.RemoteConfigStatuses(protobufs.RemoteConfigStatuses_value[st.Status.Status]), false, time.Time{})
 	}
 	m.report(st.Status)
 }

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"maps"
 	"sync"
+	"time"
 
 	"github.com/open-telemetry/opamp-go/protobufs"
 
@@ -93,11 +94,18 @@ type State struct {
 	Owner     string  `json:"owner,omitempty"`
 	// Loaded is set by the converter when a resolve merged the candidate.
 	Loaded bool `json:"loaded,omitempty"`
+	// Since is when the candidate's apply began (APPLYING).
+	Since time.Time `json:"since,omitzero"`
 	// Status is reported after every reconnect and restart.
 	Status Status `json:"status"`
 	// Restarted is the hash of the last candidate whose failed start made
 	// the process execute itself again: at most once per candidate.
 	Restarted []byte `json:"restarted,omitempty"`
+}
+
+// dropCandidate ends the apply under way, if any.
+func (st *State) dropCandidate() {
+	st.Candidate, st.Owner, st.Loaded, st.Since = nil, "", false, time.Time{}
 }
 
 // processToken tells this process from the ones before it.

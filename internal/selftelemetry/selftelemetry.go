@@ -15,6 +15,7 @@ import (
 
 	"github.com/opampext/opampextension/internal/metadata"
 	"github.com/opampext/opampextension/internal/opampclient"
+	"github.com/opampext/opampextension/internal/remoteconfig"
 )
 
 // Kinds of reports counted by otelcol.opamp.reports_queued.
@@ -163,6 +164,28 @@ func (t *Telemetry) ReportQueued(kind string) {
 
 func kindOption(k string) metric.AddOption {
 	return metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", k)))
+}
+
+// ObserveRemoteConfigs reports the remote configuration counts of the
+// process, which totals returns: observed, not counted here, since the
+// reload that applies a remote config replaces this Telemetry.
+func (t *Telemetry) ObserveRemoteConfigs(totals func() remoteconfig.Counts) error {
+	count := func(v func(remoteconfig.Counts) int64) metric.Int64Callback {
+		return func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(v(totals()))
+			return nil
+		}
+	}
+	return errors.Join(
+		t.tb.RegisterOpampRemoteConfigsReceivedCallback(count(func(c remoteconfig.Counts) int64 { return c.Received })),
+		t.tb.RegisterOpampRemoteConfigsAppliedCallback(count(func(c remoteconfig.Counts) int64 { return c.Applied })),
+		t.tb.RegisterOpampRemoteConfigsFailedCallback(count(func(c remoteconfig.Counts) int64 { return c.Failed })),
+		t.tb.RegisterOpampRemoteConfigsRolledBackCallback(count(func(c remoteconfig.Counts) int64 { return c.RolledBack })),
+		t.tb.RegisterOpampRemoteConfigApplyDurationCallback(func(_ context.Context, o metric.Float64Observer) error {
+			o.Observe(totals().LastApply.Seconds())
+			return nil
+		}),
+	)
 }
 
 // Shutdown unregisters the gauge callback.

@@ -3,6 +3,7 @@ package selftelemetry
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/opampext/opampextension/internal/metadatatest"
 	"github.com/opampext/opampextension/internal/opampclient"
+	"github.com/opampext/opampextension/internal/remoteconfig"
 )
 
 func TestMetrics(t *testing.T) {
@@ -60,4 +62,25 @@ func TestReportsDiscarded(t *testing.T) {
 		{Value: 1, Attributes: attribute.NewSet(attribute.String("kind", "available_components"))},
 		{Value: 2, Attributes: attribute.NewSet(attribute.String("kind", "effective_config"))},
 	}, metricdatatest.IgnoreTimestamp())
+}
+
+// TestRemoteConfigMetrics: the remote config metrics observe the
+// process's counts as they are at each collection.
+func TestRemoteConfigMetrics(t *testing.T) {
+	tt := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })
+	tel, err := New(metadatatest.NewSettings(tt).TelemetrySettings)
+	require.NoError(t, err)
+	defer tel.Shutdown()
+
+	c := remoteconfig.Counts{Received: 5, Applied: 2, Failed: 3, RolledBack: 1, LastApply: 1500 * time.Millisecond}
+	require.NoError(t, tel.ObserveRemoteConfigs(func() remoteconfig.Counts { return c }))
+	metadatatest.AssertEqualOpampRemoteConfigsReceived(t, tt, []metricdata.DataPoint[int64]{{Value: 5}}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualOpampRemoteConfigsApplied(t, tt, []metricdata.DataPoint[int64]{{Value: 2}}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualOpampRemoteConfigsFailed(t, tt, []metricdata.DataPoint[int64]{{Value: 3}}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualOpampRemoteConfigsRolledBack(t, tt, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualOpampRemoteConfigApplyDuration(t, tt, []metricdata.DataPoint[float64]{{Value: 1.5}}, metricdatatest.IgnoreTimestamp())
+
+	c.Received++
+	metadatatest.AssertEqualOpampRemoteConfigsReceived(t, tt, []metricdata.DataPoint[int64]{{Value: 6}}, metricdatatest.IgnoreTimestamp())
 }
