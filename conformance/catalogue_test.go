@@ -29,6 +29,7 @@ var checks = map[string]check{
 	"http-instance-uid-header":    checkHTTPInstanceUIDHeader,
 	"http-413":                    checkHTTP413,
 	"http-inbound-limit":          checkHTTPInboundLimit,
+	"ws-server-1009":              checkWSServer1009,
 	"instance-uid":                checkInstanceUID,
 	"sequence-num":                checkSequenceNum,
 	"unchanged-unset":             checkUnchangedUnset,

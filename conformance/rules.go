@@ -139,6 +139,12 @@ var Rules = []Rule{
 		Reason: "the client takes the refused size as the server's limit and sends the state without the report that does not fit; over WebSocket a server's close with 1009 is read the same way",
 	},
 	{
+		ID: "ws-server-1009", Section: "WebSocket Message Size Limits", Level: "(server's MUST)",
+		Quote:      "If the limit is exceeded, the Server MUST treat the message as malformed and SHOULD close the WebSocket connection with status code 1009 (Message Too Big).",
+		Transports: wsOnly, Status: Pass,
+		Reason: "the client's side of it: the largest message on that connection is taken as over the server's limit, and the next connection sends the state without the report that does not fit, once, not in a loop",
+	},
+	{
 		ID: "http-inbound-limit", Section: "Plain HTTP Message Size Limits", Level: "MUST",
 		Quote:      "If the limit is exceeded, the Client MUST treat the response as failed, MUST NOT process the oversized response body, and SHOULD record the fact that the response was discarded.",
 		Transports: http1, Status: Pass,

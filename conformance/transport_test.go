@@ -260,3 +260,19 @@ func checkHTTPInboundLimit(t *testing.T, tr Transport) {
 	assert.True(t, isFull(next.Msg), "the exchange that got an oversized answer counted as delivered")
 	assert.Equal(t, a.settings.InstanceUID, a.InstanceUID(), "the oversized answer was processed")
 }
+
+// checkWSServer1009: a server that closes with 1009 gets, on the next
+// connection, the state without the report that did not fit, and no second
+// oversized message.
+func checkWSServer1009(t *testing.T, tr Transport) {
+	const serverLimit = 4096
+	r := raw(t, testserver.RawWithSizeLimit(serverLimit))
+	a := startAgent(t, tr, at(r, tr), withConfig(big(3*serverLimit)), with(func(s *opampclient.Settings) { s.ReconnectSpread = 0 }))
+	got := r.WaitRequest(t, waitFor, "the state without the effective config", func(req testserver.Request) bool {
+		return req.Conn == 2 && req.Msg.GetAgentDescription() != nil && req.Msg.GetHealth() != nil
+	})
+	assert.Nil(t, got.Msg.GetEffectiveConfig())
+	quiet(500 * time.Millisecond)
+	assert.Equal(t, 1, r.Count(testserver.EventServerClose), "the server had to refuse again:\n%s", r.Log())
+	assert.Equal(t, 1, a.obs.discardedKinds()[opampclient.KindEffectiveConfig])
+}

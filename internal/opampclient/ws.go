@@ -94,6 +94,9 @@ func (c *Client) runWS(ctx context.Context) {
 	// long the server stays away.
 	connected := false
 	unavailable := 0 // UNAVAILABLE answers in a row
+	// refusedBig: the last connection ended with the server refusing a
+	// message as too large (1009); the limit learnt holds for the next.
+	refusedBig := false
 	for c.gate.wait(wait) {
 		cut := context.AfterFunc(ctx, c.closeConn) // Stop cancels ctx
 		conn, err := c.dialWS(ctx, d)
@@ -117,7 +120,9 @@ func (c *Client) runWS(ctx context.Context) {
 		connected = true
 		c.state.onConnect()
 		c.report.forgetServer()
-		c.limits.forget()
+		if !refusedBig {
+			c.limits.forget()
+		}
 		c.report.markFull() // HTTP needs none: its first message and every retry are full
 		c.onConnected()
 		if first {
@@ -130,6 +135,7 @@ func (c *Client) runWS(ctx context.Context) {
 			return
 		}
 		c.state.onLost(err)
+		refusedBig = isTooBigClose(err)
 		var ue *unavailableError
 		if errors.As(err, &ue) {
 			// The server asked for a pause: its retry_after, else backoff.
@@ -223,7 +229,9 @@ func (c *Client) serveWS(ctx context.Context, conn *websocket.Conn) error {
 	ka := newKeepAlive(&lastRead, c.settings.KeepAliveIdle, c.settings.PongWait)
 	defer ka.timer.Stop()
 	lastWrite := time.Now()
-	sent, lastSize := false, 0 // a message went on this connection; its size
+	// sent: a message went on this connection; largest: the largest one,
+	// which a server closing with 1009 refused.
+	sent, largest := false, 0
 	// leave is the client's side of closing, for a reconnection: the goodbye
 	// and a close frame with code, within closeWait.
 	leave := func(code int, readerDone bool) {
@@ -244,7 +252,7 @@ func (c *Client) serveWS(ctx context.Context, conn *websocket.Conn) error {
 			if errors.Is(err, errInboundTooLarge) {
 				leave(websocket.CloseMessageTooBig, true)
 			}
-			c.learnFromClose(err, lastSize)
+			c.learnFromClose(err, largest)
 			readErr <- err // for finish
 			return finish(err)
 		case <-ka.timer.C:
@@ -278,21 +286,27 @@ func (c *Client) serveWS(ctx context.Context, conn *websocket.Conn) error {
 			c.report.dropped(o)
 			continue
 		}
-		lastWrite, sent, lastSize = time.Now(), true, o.size
+		lastWrite, sent, largest = time.Now(), true, max(largest, o.size)
 		c.report.delivered(o)
 		c.recordDiscards(o)
 		c.settings.Observer.MessageSent(o.kinds)
 	}
 }
 
-// learnFromClose: a server that closed with 1009 (Message Too Big) refused
-// the last message for its size; later ones stay below it.
-func (c *Client) learnFromClose(err error, lastSize int) {
+// isTooBigClose: the server closed the connection with 1009 (Message Too
+// Big).
+func isTooBigClose(err error) bool {
 	var ce *websocket.CloseError
-	if lastSize > 0 && errors.As(err, &ce) && ce.Code == websocket.CloseMessageTooBig {
-		c.limits.learn(lastSize)
-		c.logger.Warn("The OpAMP server refused a message as too large; later messages stay below its size",
-			zap.Int("refused_size", lastSize))
+	return errors.As(err, &ce) && ce.Code == websocket.CloseMessageTooBig
+}
+
+// learnFromClose: a server that closed with 1009 refused a message for
+// its size, the largest sent on the connection; later ones stay below it.
+func (c *Client) learnFromClose(err error, largest int) {
+	if largest > 0 && isTooBigClose(err) {
+		c.limits.learn(largest)
+		c.logger.Warn("The OpAMP server refused a message as too large (1009); later messages stay below its size",
+			zap.Int("refused_size", largest))
 	}
 }
 
