@@ -19,7 +19,7 @@ import (
 type flags struct {
 	ours, contrib, baseline, baselineContrib string
 	fleet, contribFleet                      string
-	runs, n                                  int
+	runs, n, startups                        int
 	settle, window, repeatWindow, outage     time.Duration
 	workDir, jsonOut, tableOut, memProfile   string
 	contribMemProfile                        string
@@ -37,6 +37,7 @@ func main() {
 	flag.StringVar(&f.contribFleet, "contribfleet", "", "bench/contribfleet binary")
 	flag.IntVar(&f.runs, "runs", 3, "runs; figures are medians over them")
 	flag.IntVar(&f.n, "n", 1000, "fleet size")
+	flag.IntVar(&f.startups, "startups", 10, "extra starts of every distro per run, for the start-up times")
 	flag.DurationVar(&f.settle, "settle", 5*time.Second, "wait after start-up before the idle window")
 	flag.DurationVar(&f.window, "window", 60*time.Second, "idle window")
 	flag.DurationVar(&f.repeatWindow, "repeat-window", 30*time.Second, "window of the repeated-status figure")
@@ -83,6 +84,14 @@ func run(ctx context.Context, f flags) error {
 			return err
 		}
 		res.Process = append(res.Process, pf)
+		if f.startups > 0 {
+			logf("run %d/%d: %d more starts of every distro", i+1, f.runs, f.startups)
+			su, err := runStartups(ctx, distros, f.workDir, 43190, f.startups)
+			if err != nil {
+				return err
+			}
+			res.Startups = append(res.Startups, su...)
+		}
 		if f.fleet == "" {
 			continue
 		}

@@ -149,6 +149,44 @@ func runProcesses(ctx context.Context, distros []distro, workDir string, port in
 	return figs, nil
 }
 
+// runStartups starts every distro n times, one after the other in an order
+// rotated per start, each until started (an extension's full state, a
+// baseline's "Everything is ready") and then stopped: start-up samples
+// taken under the same load for all four, many more than the process runs.
+func runStartups(ctx context.Context, distros []distro, workDir string, port, n int) ([]map[string]procFigures, error) {
+	var out []map[string]procFigures
+	for i := range n {
+		figs := map[string]procFigures{}
+		for j := range distros {
+			d := distros[(i+j)%len(distros)]
+			f, err := startOnce(ctx, d, workDir, port+j)
+			if err != nil {
+				return nil, err
+			}
+			figs[d.name] = f
+		}
+		out = append(out, figs)
+	}
+	return out, nil
+}
+
+// startOnce starts d, takes its start-up figures and stops it.
+func startOnce(ctx context.Context, d distro, workDir string, port int) (procFigures, error) {
+	r, err := startDistro(d, workDir, port)
+	if err != nil {
+		return procFigures{}, err
+	}
+	defer r.stop()
+	if d.opamp {
+		return r.waitFull(ctx, 15*time.Second)
+	}
+	at, ok := r.waitMark(markReady, 15*time.Second)
+	if !ok {
+		return procFigures{Stuck: "no \"Everything is ready\" line"}, nil
+	}
+	return procFigures{HasReady: true, Ready: at.Sub(r.start)}, nil
+}
+
 func startDistro(d distro, workDir string, otlpPort int) (*running, error) {
 	r := &running{d: d, exit: make(chan error, 1)}
 	endpoint := ""
