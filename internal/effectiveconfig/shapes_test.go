@@ -32,6 +32,12 @@ var redactionShapes = []struct {
 	{"mysql_dsn", func(i int) string { return fmt.Sprintf("u%d:p@tcp(db:3306)/app ", i) }, ""},
 	{"colons", func(int) string { return "a:" }, "@"},
 	{"refs", func(i int) string { return fmt.Sprintf("token=${env:T%d} ", i) }, ""},
+	{"jwts", func(i int) string { return fmt.Sprintf("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1%05d.c2ln ", i) }, ""},
+	{"jwt_headers_only", func(int) string { return "eyJhbGciOiJIUzI1NiJ9.eyJ." }, ""},
+	{"pem_begins", func(int) string { return "-----BEGIN CERTIFICATE-----\n" }, ""},
+	{"pem_keys", func(i int) string {
+		return fmt.Sprintf("-----BEGIN PRIVATE KEY-----\nk%d\n-----END PRIVATE KEY-----\n", i)
+	}, ""},
 }
 
 func buildShape(unit func(int) string, tail string, n int) string {

@@ -8,11 +8,12 @@ const maxScrubPasses = 4
 
 // scrubString removes secrets embedded in any string value, whatever its
 // key: URL userinfo, secret-named key=value pairs (query strings, DSNs,
-// header lines), "Bearer <token>" and "Basic <credentials>". The passes run
+// header lines), "Bearer <token>" and "Basic <credentials>", JWTs and PEM
+// private keys (tokens.go). The passes run
 // until nothing changes, so that scrubbing is idempotent.
 func scrubString(s string) string {
 	for range maxScrubPasses {
-		next := scrubPairs(scrubAuthSchemes(scrubMySQLDSN(scrubUserinfo(s))))
+		next := scrubPairs(scrubAuthSchemes(scrubMySQLDSN(scrubUserinfo(scrubJWTs(scrubPEMKeys(s))))))
 		if next == s {
 			return s
 		}

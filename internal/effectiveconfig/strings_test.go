@@ -13,6 +13,16 @@ func TestScrubString(t *testing.T) {
 		want string
 	}{
 		{"plain", "0.0.0.0:4317", "0.0.0.0:4317"},
+		{"jwt alone", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U", "[REDACTED]"},
+		{"jwt in text", "tenant=t1 id_token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJtZSJ9.c2ln, next", "tenant=t1 id_token [REDACTED], next"},
+		{"unsigned jwt", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJtZSJ9.", "[REDACTED]"},
+		{"jwt-like kept", "eyJ.eyJ.x and xeyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJtZSJ9.c2ln", "eyJ.eyJ.x and xeyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJtZSJ9.c2ln"},
+		{"pem private key", "key: -----BEGIN RSA PRIVATE KEY-----\nMIIEow\nIBAAK==\n-----END RSA PRIVATE KEY-----\nafter", "key: [REDACTED]\nafter"},
+		{"pem key cut short", "-----BEGIN PRIVATE KEY-----\nMIIEvQ", "[REDACTED]"},
+		{"pem certificate kept", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"},
+		{"pem cert then key", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n-----BEGIN EC PRIVATE KEY-----\nMHc\n-----END EC PRIVATE KEY-----", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n[REDACTED]"},
+		{"connection string password", "Server=tcp:db,1433;User ID=me;Password=hunter2;Encrypt=true", "Server=tcp:db,1433;User ID=me;Password=[REDACTED];Encrypt=true"},
+		{"amqp url password", "amqp://me:hunter2@mq:5672/vhost", "amqp://[REDACTED]@mq:5672/vhost"},
 		{"query tokens", "https://h/p?api_key=k1&channel=ops&token=t1&sig=s1", "https://h/p?api_key=[REDACTED]&channel=ops&token=[REDACTED]&sig=[REDACTED]"},
 		{"query key", "https://maps.example/api?key=AIzaXYZ&q=1", "https://maps.example/api?key=[REDACTED]&q=1"},
 		{"key outside query", "key=region", "key=region"},
