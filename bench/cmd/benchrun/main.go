@@ -37,7 +37,7 @@ func main() {
 	flag.StringVar(&f.contribFleet, "contribfleet", "", "bench/contribfleet binary")
 	flag.IntVar(&f.runs, "runs", 3, "runs; figures are medians over them")
 	flag.IntVar(&f.n, "n", 1000, "fleet size")
-	flag.IntVar(&f.startups, "startups", 10, "extra starts of every distro per run, for the start-up times")
+	flag.IntVar(&f.startups, "startups", 20, "extra starts of every distro per run, for the start-up times")
 	flag.DurationVar(&f.settle, "settle", 5*time.Second, "wait after start-up before the idle window")
 	flag.DurationVar(&f.window, "window", 60*time.Second, "idle window")
 	flag.DurationVar(&f.repeatWindow, "repeat-window", 30*time.Second, "window of the repeated-status figure")
