@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/opampext/opampextension/internal/utf8fix"
 )
 
 // fuzzSecretKeys are keys under which a planted secret must never survive.
@@ -62,7 +64,8 @@ func FuzzRedact(f *testing.F) {
 		out := once.(map[string]any)
 		wantSecret := any(Placeholder)
 		if secret == "" || (isRefOnly(secret) && isRefOnly(scrubString(secret))) {
-			wantSecret = scrubString(secret)
+			// A bare reference stays, made valid UTF-8 as every string is.
+			wantSecret, _ = utf8fix.String(scrubString(secret))
 		}
 		checks := map[string]any{
 			"direct": out[key],
