@@ -2,7 +2,9 @@
 # Runs the local OpAMP dev server (cmd/opampdev) and the otelcol-opamp
 # distro against it. Ctrl-C, or either process exiting, stops both.
 #
-# Env: CONFIG         collector config (default examples/collector.yaml)
+# Env: CONFIG         collector config (default examples/collector.yaml;
+#                     examples/remote-config.yaml accepts remote config from
+#                     the page: `make run CONFIG=examples/remote-config.yaml`)
 #      COLLECTOR_LOG  where collector output goes (default _build/otelcol-opamp.log;
 #                     "-" for the terminal)
 # Needs _build/otelcol-opamp: `make run` builds it first (see scripts/distro.sh).
@@ -14,9 +16,13 @@ COL_BIN=_build/otelcol-opamp
 DEV_BIN=_build/opampdev
 CONFIG="${CONFIG:-examples/collector.yaml}"
 COLLECTOR_LOG="${COLLECTOR_LOG:-_build/otelcol-opamp.log}"
-OPAMP_PORT=4320 # examples/collector.yaml points here
+OPAMP_PORT=4320 # the examples point here
 PAGE_URL=http://localhost:4321/
 
+if [ ! -f "$CONFIG" ]; then
+	echo "run: CONFIG=$CONFIG: no such file" >&2
+	exit 1
+fi
 if [ ! -x "$COL_BIN" ]; then
 	echo "run: $COL_BIN not found; run 'make distro' first" >&2
 	exit 1
@@ -64,7 +70,7 @@ else
 fi
 col_pid=$!
 
-echo "run: agents on $PAGE_URL (JSON: ${PAGE_URL}api/agents); collector log: $COLLECTOR_LOG; Ctrl-C stops both"
+echo "run: agents on $PAGE_URL (JSON: ${PAGE_URL}api/agents); collector config: $CONFIG; log: $COLLECTOR_LOG; Ctrl-C stops both"
 
 # Returns when either process ends (or a trapped signal interrupts it).
 status=0

@@ -1,6 +1,7 @@
 // Command opampdev is a local OpAMP server for trying the otelcol-opamp
-// distro: it prints what each agent reports and serves a read-only status
-// page. It keeps everything in memory and is not a fleet manager.
+// distro: it prints what each agent reports and serves a status page, from
+// which a remote config can be sent to an agent that accepts one. It keeps
+// everything in memory and is not a fleet manager.
 package main
 
 import (

@@ -5,6 +5,8 @@ package agents // import "github.com/opampext/opampextension/cmd/opampdev/intern
 
 import (
 	"time"
+
+	"github.com/open-telemetry/opamp-go/protobufs"
 )
 
 // Transport says how an agent reaches the server.
@@ -77,9 +79,13 @@ type Agent struct {
 	AvailableComponents map[string][]Component `json:"available_components,omitempty"`
 	ComponentsHash      string                 `json:"available_components_hash,omitempty"`
 	CustomCapabilities  []string               `json:"custom_capabilities,omitempty"`
+	RemoteConfigStatus  *RemoteConfigStatus    `json:"remote_config_status,omitempty"`
+	SentConfig          *SentConfig            `json:"sent_config,omitempty"`
 
 	connID       uint64
 	capabilities uint64
+	offer        *protobufs.AgentRemoteConfig // what SentConfig describes
+	offerPending bool                         // offer not yet sent on the current connection
 }
 
 // Name is the agent's service.name, or "" when it has not said.

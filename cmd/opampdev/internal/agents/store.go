@@ -21,6 +21,8 @@ type Report struct {
 	Lines []string
 	// Flags are ServerToAgentFlags to set in the reply.
 	Flags uint64
+	// RemoteConfig, when set, goes in the reply (see Store.Offer).
+	RemoteConfig *protobufs.AgentRemoteConfig
 }
 
 // Store holds every agent seen since start, keyed by instance UID.
@@ -70,6 +72,7 @@ func (s *Store) Apply(now time.Time, c Conn, msg *protobufs.AgentToServer) Repor
 		}
 	case !a.Connected || (c.Transport == TransportWebSocket && a.connID != c.ID):
 		r.Lines = append(r.Lines, fmt.Sprintf("connected via %s from %s", c.Transport, c.Remote))
+		a.offerPending = true // a new connection has not had the offered config
 	}
 	// A client starts counting at 0 with a full report; any other jump means
 	// reports were lost (or this server restarted) and state may be stale.
@@ -77,6 +80,7 @@ func (s *Store) Apply(now time.Time, c Conn, msg *protobufs.AgentToServer) Repor
 	case !known || seq == a.SequenceNum+1:
 	case seq == 0:
 		r.Lines = append(r.Lines, "agent restarted (sequence number back to 0)")
+		a.offerPending = true
 	default:
 		r.Flags |= flagFullState
 		r.Lines = append(r.Lines, fmt.Sprintf("sequence number %d after %d: asking for full state", seq, a.SequenceNum))
@@ -123,6 +127,15 @@ func (s *Store) Apply(now time.Time, c Conn, msg *protobufs.AgentToServer) Repor
 	}
 	if cm := msg.GetCustomMessage(); cm != nil {
 		r.Lines = append(r.Lines, fmt.Sprintf("custom message %s %q (%d bytes)", cm.GetCapability(), cm.GetType(), len(cm.GetData())))
+	}
+	if rs := msg.GetRemoteConfigStatus(); rs != nil {
+		if line := a.mergeRemoteConfigStatus(rs); line != "" {
+			r.Lines = append(r.Lines, line)
+		}
+	}
+	r.RemoteConfig = a.pendingRemoteConfig()
+	if r.RemoteConfig != nil {
+		r.Lines = append(r.Lines, "remote config "+shortHash(a.SentConfig.Hash)+" sent")
 	}
 	if msg.GetAgentDisconnect() != nil {
 		a.Connected = false

@@ -10,9 +10,11 @@ import (
 	"github.com/opampext/opampextension/cmd/opampdev/internal/agents"
 )
 
-// serverCapabilities is what the dev server does: it only listens.
+// serverCapabilities is what the dev server does: it listens, and offers
+// the remote configs typed into its page.
 const serverCapabilities = uint64(protobufs.ServerCapabilities_ServerCapabilities_AcceptsStatus |
-	protobufs.ServerCapabilities_ServerCapabilities_AcceptsEffectiveConfig)
+	protobufs.ServerCapabilities_ServerCapabilities_AcceptsEffectiveConfig |
+	protobufs.ServerCapabilities_ServerCapabilities_OffersRemoteConfig)
 
 // onConnecting accepts every request and gives it its own handler, so the
 // handler knows its transport and connection ID. opamp-go treats a request
@@ -57,6 +59,7 @@ func (h *connHandler) onMessage(_ context.Context, _ types.Connection, msg *prot
 		InstanceUid:  msg.GetInstanceUid(),
 		Flags:        r.Flags,
 		Capabilities: serverCapabilities,
+		RemoteConfig: r.RemoteConfig,
 	}
 }
 

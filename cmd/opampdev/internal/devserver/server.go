@@ -1,6 +1,7 @@
 // Package devserver is a small OpAMP server for trying the distro locally:
 // it accepts agents over WebSocket and plain HTTP on one endpoint, prints
-// what they report, and serves a read-only status page and JSON API.
+// what they report, and serves a status page and JSON API from which a
+// remote config can be sent to an agent that accepts one.
 package devserver // import "github.com/opampext/opampextension/cmd/opampdev/internal/devserver"
 
 import (

@@ -63,6 +63,21 @@ const agentConfig = "receivers:\n  otlp: {}\nexporters:\n  debug: {}\n"
 // available components (hash first, full map when asked).
 func startAgent(t *testing.T, tr agents.Transport, srv *Server) client.OpAMPClient {
 	t.Helper()
+	return startAgentWith(t, tr, srv, agentOptions{})
+}
+
+// agentOptions extend startAgent's client for one test.
+type agentOptions struct {
+	caps            protobufs.AgentCapabilities                        // added to the default ones
+	onMessage       func(client.OpAMPClient, *clienttypes.MessageData) // default: ignore
+	effectiveConfig func() string                                      // default: agentConfig
+}
+
+func startAgentWith(t *testing.T, tr agents.Transport, srv *Server, opts agentOptions) client.OpAMPClient {
+	t.Helper()
+	if opts.effectiveConfig == nil {
+		opts.effectiveConfig = func() string { return agentConfig }
+	}
 	var c client.OpAMPClient
 	url := "ws://" + srv.OpAMPAddr().String() + "/v1/opamp"
 	if tr == agents.TransportHTTP {
@@ -95,7 +110,7 @@ func startAgent(t *testing.T, tr agents.Transport, srv *Server) client.OpAMPClie
 	caps := protobufs.AgentCapabilities_AgentCapabilities_ReportsStatus |
 		protobufs.AgentCapabilities_AgentCapabilities_ReportsEffectiveConfig |
 		protobufs.AgentCapabilities_AgentCapabilities_ReportsHealth |
-		protobufs.AgentCapabilities_AgentCapabilities_ReportsAvailableComponents
+		protobufs.AgentCapabilities_AgentCapabilities_ReportsAvailableComponents | opts.caps
 	require.NoError(t, c.Start(context.Background(), clienttypes.StartSettings{
 		OpAMPServerURL: url,
 		InstanceUid:    agentUID,
@@ -103,8 +118,13 @@ func startAgent(t *testing.T, tr agents.Transport, srv *Server) client.OpAMPClie
 		Callbacks: clienttypes.Callbacks{
 			GetEffectiveConfig: func(context.Context) (*protobufs.EffectiveConfig, error) {
 				return &protobufs.EffectiveConfig{ConfigMap: &protobufs.AgentConfigMap{ConfigMap: map[string]*protobufs.AgentConfigFile{
-					"": {Body: []byte(agentConfig), ContentType: "text/yaml"},
+					"": {Body: []byte(opts.effectiveConfig()), ContentType: "text/yaml"},
 				}}}, nil
+			},
+			OnMessage: func(_ context.Context, msg *clienttypes.MessageData) {
+				if opts.onMessage != nil {
+					opts.onMessage(c, msg)
+				}
 			},
 		},
 	}))
@@ -168,7 +188,7 @@ func TestAgentLifecycle(t *testing.T) {
 			page := getPage(t, srv)
 			for _, want := range []string{
 				"0192f3a5-7c4e-7b8a-9c1d-2e3f4a5b6c7d", "testcol", "os.type", "receiver:otlp",
-				"<pre>receivers:\n  otlp: {}", "receivers (1)", `<meta http-equiv="refresh" content="5">`,
+				"<pre>receivers:\n  otlp: {}", "receivers (1)", "setTimeout(refresh, 1000)",
 			} {
 				assert.Contains(t, page, want)
 			}

@@ -30,6 +30,7 @@ func (s *Server) uiHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.servePage)
 	mux.HandleFunc("GET /api/agents", s.serveAgents)
+	mux.HandleFunc("POST /api/agents/{uid}/config", s.postConfig)
 	return mux
 }
 
