@@ -1,13 +1,11 @@
 package effectiveconfig
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 
 	"github.com/open-telemetry/opamp-go/protobufs"
 	"go.opentelemetry.io/collector/confmap"
-	"go.yaml.in/yaml/v3"
 )
 
 const (
@@ -31,20 +29,7 @@ var (
 // output is the same byte for byte for equal trees, which lets callers skip
 // reporting an unchanged configuration.
 func Marshal(tree map[string]any) ([]byte, error) {
-	redacted := redactMap(tree, false)
-	if redacted == nil {
-		redacted = map[string]any{}
-	}
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(redacted); err != nil {
-		return nil, fmt.Errorf("encoding configuration as YAML: %w", err)
-	}
-	if err := enc.Close(); err != nil {
-		return nil, fmt.Errorf("encoding configuration as YAML: %w", err)
-	}
-	return buf.Bytes(), nil
+	return marshalTree(tree)
 }
 
 // Build returns the EffectiveConfig message for a configuration snapshot:
