@@ -80,6 +80,7 @@ type Agent struct {
 	ComponentsHash      string                 `json:"available_components_hash,omitempty"`
 	CustomCapabilities  []string               `json:"custom_capabilities,omitempty"`
 	RemoteConfigStatus  *RemoteConfigStatus    `json:"remote_config_status,omitempty"`
+	StatusChanges       []StatusChange         `json:"remote_config_status_changes,omitempty"`
 	SentConfig          *SentConfig            `json:"sent_config,omitempty"`
 
 	connID       uint64

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +25,17 @@ type RemoteConfigStatus struct {
 	Status       string `json:"status"`         // UNSET, APPLIED, APPLYING or FAILED
 	ErrorMessage string `json:"error_message,omitempty"`
 }
+
+// StatusChange is one status an agent reported for a remote config, and
+// when the server got it.
+type StatusChange struct {
+	Hash   string    `json:"hash"`
+	Status string    `json:"status"`
+	At     time.Time `json:"at"`
+}
+
+// maxStatusChanges bounds the status history kept per agent.
+const maxStatusChanges = 16
 
 // SentConfig is the remote config the server last offered an agent.
 type SentConfig struct {
@@ -124,8 +136,25 @@ func (a *Agent) pendingRemoteConfig() *protobufs.AgentRemoteConfig {
 	return a.offer
 }
 
-// mergeRemoteConfigStatus stores a reported status and says what changed.
-func (a *Agent) mergeRemoteConfigStatus(rs *protobufs.RemoteConfigStatus) string {
+// StatusHistory is the statuses reported for the config of the current
+// status, oldest first: an APPLYING lasts tens of milliseconds, too short
+// for a page that looks once a second, so the page shows the way here.
+func (a *Agent) StatusHistory() []StatusChange {
+	if a.RemoteConfigStatus == nil {
+		return nil
+	}
+	var out []StatusChange
+	for _, c := range a.StatusChanges {
+		if c.Hash == a.RemoteConfigStatus.Hash {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// mergeRemoteConfigStatus stores a reported status received at now and
+// says what changed.
+func (a *Agent) mergeRemoteConfigStatus(now time.Time, rs *protobufs.RemoteConfigStatus) string {
 	st := &RemoteConfigStatus{
 		Hash:         hex.EncodeToString(rs.GetLastRemoteConfigHash()),
 		Status:       statusName(rs.GetStatus()),
@@ -133,6 +162,11 @@ func (a *Agent) mergeRemoteConfigStatus(rs *protobufs.RemoteConfigStatus) string
 	}
 	if a.RemoteConfigStatus != nil && *a.RemoteConfigStatus == *st {
 		return ""
+	}
+	if old := a.RemoteConfigStatus; old == nil || old.Hash != st.Hash || old.Status != st.Status {
+		// A new slice: snapshots share the old one.
+		keep := a.StatusChanges[max(0, len(a.StatusChanges)-maxStatusChanges+1):]
+		a.StatusChanges = append(slices.Clip(keep), StatusChange{Hash: st.Hash, Status: st.Status, At: now})
 	}
 	a.RemoteConfigStatus = st
 	line := fmt.Sprintf("remote config %s: %s", shortHash(st.Hash), st.Status)

@@ -106,3 +106,34 @@ func TestOffer(t *testing.T) {
 		assert.Equal(t, o.Push, s.Apply(t0, wsC, &protobufs.AgentToServer{InstanceUid: uid1, SequenceNum: 1}).RemoteConfig)
 	})
 }
+
+// TestStatusHistory: every change of status is kept with when it came, a
+// bounded number of them; StatusHistory lists those of the current hash.
+func TestStatusHistory(t *testing.T) {
+	s := NewStore()
+	s.Apply(t0, wsC, acceptingFirst())
+	h1, h2 := ConfigHash([]byte("one")), ConfigHash([]byte("two"))
+	steps := []struct {
+		hash []byte
+		st   protobufs.RemoteConfigStatuses
+	}{
+		{h1, protobufs.RemoteConfigStatuses_RemoteConfigStatuses_APPLYING},
+		{h1, protobufs.RemoteConfigStatuses_RemoteConfigStatuses_APPLYING}, // repeated: not a change
+		{h1, protobufs.RemoteConfigStatuses_RemoteConfigStatuses_APPLIED},
+		{h2, protobufs.RemoteConfigStatuses_RemoteConfigStatuses_FAILED},
+	}
+	for i, st := range steps {
+		s.Apply(t0.Add(time.Duration(i)*time.Millisecond), wsC, rcStatus(uint64(i+1), st.hash, st.st, ""))
+	}
+	a := s.Snapshot()[0]
+	assert.Len(t, a.StatusChanges, 3)
+	assert.Equal(t, []StatusChange{{Hash: hex.EncodeToString(h2), Status: "FAILED", At: t0.Add(3 * time.Millisecond)}}, a.StatusHistory())
+
+	for i := range 2 * maxStatusChanges {
+		st := protobufs.RemoteConfigStatuses(1 + i%3)
+		s.Apply(t0, wsC, rcStatus(uint64(len(steps)+1+i), h1, st, ""))
+	}
+	a = s.Snapshot()[0]
+	assert.Len(t, a.StatusChanges, maxStatusChanges)
+	assert.Equal(t, a.StatusChanges, a.StatusHistory(), "all of h1 now")
+}

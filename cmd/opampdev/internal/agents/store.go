@@ -129,7 +129,7 @@ func (s *Store) Apply(now time.Time, c Conn, msg *protobufs.AgentToServer) Repor
 		r.Lines = append(r.Lines, fmt.Sprintf("custom message %s %q (%d bytes)", cm.GetCapability(), cm.GetType(), len(cm.GetData())))
 	}
 	if rs := msg.GetRemoteConfigStatus(); rs != nil {
-		if line := a.mergeRemoteConfigStatus(rs); line != "" {
+		if line := a.mergeRemoteConfigStatus(now, rs); line != "" {
 			r.Lines = append(r.Lines, line)
 		}
 	}

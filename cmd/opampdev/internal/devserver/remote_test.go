@@ -24,13 +24,16 @@ import (
 const agentUIDText = "0192f3a5-7c4e-7b8a-9c1d-2e3f4a5b6c7d"
 
 // applyingAgent is a client that takes remote config the way the
-// extension does: APPLYING, then APPLIED with the new effective config,
-// or FAILED for a body containing "invalid". It records every config it
-// receives.
+// extension does: APPLYING, then (once the server has seen APPLYING: a
+// client sends only its latest status) APPLIED with the new effective
+// config, or FAILED for a body containing "invalid". It records every
+// config it receives.
 type applyingAgent struct {
+	srv       *Server
 	mu        sync.Mutex
 	effective string
 	received  []*protobufs.AgentRemoteConfig
+	applying  sync.WaitGroup
 }
 
 func (a *applyingAgent) options() agentOptions {
@@ -63,11 +66,20 @@ func (a *applyingAgent) onMessage(c client.OpAMPClient, msg *clienttypes.Message
 		return
 	}
 	status(protobufs.RemoteConfigStatuses_RemoteConfigStatuses_APPLYING, "")
-	a.mu.Lock()
-	a.effective = body
-	a.mu.Unlock()
-	_ = c.UpdateEffectiveConfig(context.Background())
-	status(protobufs.RemoteConfigStatuses_RemoteConfigStatuses_APPLIED, "")
+	// Not in the callback: an HTTP client sends nothing until it returns.
+	a.applying.Go(func() {
+		hash := hex.EncodeToString(rc.GetConfigHash())
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			if st := a.srv.Agents()[0].RemoteConfigStatus; st != nil && st.Hash == hash && st.Status == "APPLYING" {
+				break
+			}
+		}
+		a.mu.Lock()
+		a.effective = body
+		a.mu.Unlock()
+		_ = c.UpdateEffectiveConfig(context.Background())
+		status(protobufs.RemoteConfigStatuses_RemoteConfigStatuses_APPLIED, "")
+	})
 }
 
 // receivedCount is how many times the agent got the config with hash h.
@@ -142,9 +154,12 @@ func TestSendRemoteConfig(t *testing.T) {
 		t.Run(string(tr), func(t *testing.T) {
 			out := &syncBuffer{}
 			srv := startServer(t, out)
-			agent := &applyingAgent{}
+			agent := &applyingAgent{srv: srv}
 			c := startAgentWith(t, tr, srv, agent.options())
-			defer func() { require.NoError(t, c.Stop(context.Background())) }()
+			defer func() {
+				agent.applying.Wait()
+				require.NoError(t, c.Stop(context.Background()))
+			}()
 			waitAgent(t, srv, func(a agents.Agent) bool { return a.EffectiveConfig != nil })
 			assert.Contains(t, getPage(t, srv), `<textarea id="yaml-`+agentUIDText+`"`, "an editor for an agent that accepts remote config")
 
@@ -168,6 +183,8 @@ func TestSendRemoteConfig(t *testing.T) {
 			page := getPage(t, srv)
 			assert.Contains(t, page, `class="APPLIED" data-hash="`+res.Hash+`">APPLIED</span>`)
 			assert.Contains(t, page, "(the config sent last)")
+			assert.Regexp(t, `<p id="rchistory-`+agentUIDText+`">Reported: APPLYING at [0-9:.]+ → APPLIED at [0-9:.]+</p>`, page,
+				"the way to APPLIED, however short APPLYING was")
 			assert.Contains(t, page, ">"+good+"</textarea>", "the editor starts from the config sent last")
 
 			bad := "receivers: [invalid\n"
