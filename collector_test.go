@@ -1,44 +1,25 @@
 package opampextension
 
 import (
-	"context"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/provider/envprovider"
-	"go.opentelemetry.io/collector/confmap/provider/fileprovider"
-	"go.opentelemetry.io/collector/exporter"
-	"go.opentelemetry.io/collector/exporter/exportertest"
-	"go.opentelemetry.io/collector/extension"
-	"go.opentelemetry.io/collector/otelcol"
-	"go.opentelemetry.io/collector/receiver"
-	"go.opentelemetry.io/collector/receiver/receivertest"
-	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
-	"go.uber.org/zap"
 
-	"github.com/opampext/opampextension/internal/metadata"
 	"github.com/opampext/opampextension/internal/testserver"
 )
 
 // collectorConfig is a real Collector config: nop receiver and exporter,
-// this extension, and secrets core would leave in plain text.
-const collectorConfig = `
-receivers:
-  nop:
-exporters:
-  nop:
-extensions:
-  opamp:
-    server:
+// this extension, and secrets core would leave in plain text; extra is
+// more of the extension's settings.
+func collectorConfig(transport, endpoint, uid string, health bool, extra string) string {
+	return collectorYAML{
+		opamp: fmt.Sprintf(`    server:
       %s:
         endpoint: %s
         headers:
@@ -46,86 +27,16 @@ extensions:
     instance_uid: %s
     capabilities:
       reports_health: %t
-%s
-service:
-  telemetry:
-    metrics:
-      level: none
-  extensions: [opamp]
-  pipelines:
-    traces:
-      receivers: [nop]
-      exporters: [nop]
-    metrics/secret:
-      receivers: [nop]
-      exporters: [nop]
-`
-
-type collectorRun struct {
-	col  *otelcol.Collector
-	done chan error
+%s`, transport, endpoint, uid, health, extra),
+		pipelines: "    metrics/secret:\n      receivers: [nop]\n      exporters: [nop]",
+	}.String()
 }
 
+// startCollector runs a Collector on yaml, its ${env:...} references
+// resolved, until the test ends.
 func startCollector(t *testing.T, yaml string) *collectorRun {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "config.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(yaml), 0o600))
-	return runCollector(t, confmap.ResolverSettings{
-		URIs:              []string{path},
-		ProviderFactories: []confmap.ProviderFactory{fileprovider.NewFactory(), envprovider.NewFactory()},
-	})
-}
-
-// runCollector runs a Collector with nop components and this extension,
-// its config resolved by rs and its logger built with opts, until the
-// test ends.
-func runCollector(t *testing.T, rs confmap.ResolverSettings, opts ...zap.Option) *collectorRun {
-	t.Helper()
-	factories := func() (otelcol.Factories, error) {
-		var f otelcol.Factories
-		var err error
-		if f.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](receivertest.NewNopFactory()); err != nil {
-			return f, err
-		}
-		if f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](exportertest.NewNopFactory()); err != nil {
-			return f, err
-		}
-		if f.Extensions, err = otelcol.MakeFactoryMap[extension.Factory](NewFactory()); err != nil {
-			return f, err
-		}
-		f.Telemetry = otelconftelemetry.NewFactory()
-		f.ReceiverModules = map[component.Type]string{component.MustNewType("nop"): "go.opentelemetry.io/collector/receiver/receivertest v0.164.0"}
-		f.ExporterModules = map[component.Type]string{component.MustNewType("nop"): "go.opentelemetry.io/collector/exporter/exportertest v0.164.0"}
-		f.ExtensionModules = map[component.Type]string{metadata.Type: "github.com/opampext/opampextension v0.0.0"}
-		return f, nil
-	}
-	col, err := otelcol.NewCollector(otelcol.CollectorSettings{
-		BuildInfo:               component.BuildInfo{Command: "otelcol-e2e", Description: "test", Version: "0.0.1"},
-		Factories:               factories,
-		ConfigProviderSettings:  otelcol.ConfigProviderSettings{ResolverSettings: rs},
-		LoggingOptions:          opts,
-		DisableGracefulShutdown: true,
-		SkipSettingGRPCLogger:   true,
-	})
-	require.NoError(t, err)
-	run := &collectorRun{col: col, done: make(chan error, 1)}
-	go func() {
-		err := col.Run(context.Background())
-		if err != nil {
-			t.Logf("the Collector stopped: %v", err)
-		}
-		run.done <- err
-	}()
-	t.Cleanup(func() {
-		col.Shutdown()
-		select {
-		case err := <-run.done:
-			_ = err // logged by the goroutine that ran it
-		case <-time.After(waitTime):
-			t.Error("the Collector did not stop")
-		}
-	})
-	return run
+	return runCollector(t, yaml, withProviders(envprovider.NewFactory()))
 }
 
 // TestCollectorEndToEnd runs a real Collector with this extension over both
@@ -144,7 +55,7 @@ func TestCollectorEndToEnd(t *testing.T) {
 			}
 			uid := "0192f3a5-7c4e-7b8a-9c1d-2e3f4a5b6c7d"
 			t.Setenv("E2E_SECRET", "from-env-1234")
-			yaml := fmt.Sprintf(collectorConfig, tc.transport, endpoint, uid, tc.health, "")
+			yaml := collectorConfig(tc.transport, endpoint, uid, tc.health, "")
 			startCollector(t, yaml)
 
 			st := srv.WaitAgent(t, waitTime, func(a *testserver.AgentState) bool {
@@ -181,7 +92,7 @@ func TestCollectorExitsWhenParentDies(t *testing.T) {
 	srv := testserver.Start(t)
 	t.Setenv("E2E_SECRET", "from-env-1234")
 	extra := fmt.Sprintf("    ppid: %d\n    ppid_poll_interval: 100ms", parent.Process.Pid)
-	yaml := fmt.Sprintf(collectorConfig, "ws", srv.WSURL(), "0192f3a5-7c4e-7b8a-9c1d-2e3f4a5b6c7e", true, extra)
+	yaml := collectorConfig("ws", srv.WSURL(), "0192f3a5-7c4e-7b8a-9c1d-2e3f4a5b6c7e", true, extra)
 	run := startCollector(t, yaml)
 	srv.WaitAgent(t, waitTime, func(a *testserver.AgentState) bool { return a.Health.GetHealthy() })
 

@@ -11,27 +11,9 @@ import (
 
 // identityConfig is a Collector reporting to a WebSocket server, with an
 // optional service.telemetry.resource block.
-const identityConfig = `
-receivers:
-  nop:
-exporters:
-  nop:
-extensions:
-  opamp:
-    server:
-      ws:
-        endpoint: %s
-service:
-  telemetry:
-    metrics:
-      level: none
-%s
-  extensions: [opamp]
-  pipelines:
-    traces:
-      receivers: [nop]
-      exporters: [nop]
-`
+func identityConfig(endpoint, resource string) string {
+	return collectorYAML{opamp: "    server:\n      ws:\n        endpoint: " + endpoint, telemetry: resource}.String()
+}
 
 func resourceBlock(instanceID string) string {
 	if instanceID == "" {
@@ -60,14 +42,13 @@ func TestReloadFollowsConfiguredInstanceID(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := testserver.Start(t)
-			p := &reloadProvider{yaml: fmt.Sprintf(identityConfig, srv.WSURL(), resourceBlock(tt.first))}
-			p.run(t)
+			run := runCollector(t, identityConfig(srv.WSURL(), resourceBlock(tt.first)))
 			first := srv.WaitAgent(t, waitTime, func(a *testserver.AgentState) bool { return a.Description != nil })
 			if tt.first != "" {
 				assert.Equal(t, tt.first, first.UID)
 			}
 
-			p.reload(fmt.Sprintf(identityConfig, srv.WSURL(), resourceBlock(tt.second)))
+			run.provider.change(identityConfig(srv.WSURL(), resourceBlock(tt.second)))
 			want := tt.second
 			if tt.wantSame {
 				want = first.UID

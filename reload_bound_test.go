@@ -1,7 +1,6 @@
 package opampextension
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -11,74 +10,22 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/confmap"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
-
-// reloadProvider serves a fixed config under the scheme "reloadtest" and
-// lets the test tell the Collector that it changed, which makes the
-// Collector reload (as SIGHUP does) without a signal to the test process.
-type reloadProvider struct {
-	mu      sync.Mutex
-	yaml    string
-	watcher confmap.WatcherFunc
-}
-
-func (p *reloadProvider) Retrieve(_ context.Context, _ string, w confmap.WatcherFunc) (*confmap.Retrieved, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.watcher = w
-	return confmap.NewRetrievedFromYAML([]byte(p.yaml))
-}
-
-func (*reloadProvider) Scheme() string                 { return "reloadtest" }
-func (*reloadProvider) Shutdown(context.Context) error { return nil }
-
-// reload makes the Collector reload, with yaml as its new config.
-func (p *reloadProvider) reload(yaml string) {
-	p.mu.Lock()
-	p.yaml = yaml
-	w := p.watcher
-	p.mu.Unlock()
-	w(&confmap.ChangeEvent{})
-}
-
-// run runs a Collector on p's config, its logger built with opts.
-func (p *reloadProvider) run(t *testing.T, opts ...zap.Option) *collectorRun {
-	return runCollector(t, confmap.ResolverSettings{
-		URIs:              []string{"reloadtest:config"},
-		ProviderFactories: []confmap.ProviderFactory{confmap.NewProviderFactory(func(confmap.ProviderSettings) confmap.Provider { return p })},
-	}, opts...)
-}
 
 // reloadConfig is a Collector whose opamp extension talks to endpoint
 // and reports a large attribute (in its description and effective
 // config; not in the resource, which the Collector adds to every log
 // line).
-const reloadConfig = `
-receivers:
-  nop:
-exporters:
-  nop:
-extensions:
-  opamp:
-    server:
+func reloadConfig(transport, endpoint, big string) string {
+	return collectorYAML{opamp: fmt.Sprintf(`    server:
       %s:
         endpoint: %s
     agent_description:
       non_identifying_attributes:
-        big: %q
-service:
-  telemetry:
-    metrics:
-      level: none
-  extensions: [opamp]
-  pipelines:
-    traces:
-      receivers: [nop]
-      exporters: [nop]
-`
+        big: %q`, transport, endpoint, big)}.String()
+}
 
 // serviceStops records how long each service shutdown of a Collector
 // took, from its log: "Starting shutdown..." to "Shutdown complete.".
@@ -134,14 +81,13 @@ func TestReloadNotHeldByGoodbye(t *testing.T) {
 				deaf := startDeafWS(t)
 				endpoint, contacts = deaf.url, &deaf.upgrades
 			}
-			yaml := fmt.Sprintf(reloadConfig, tt.transport, endpoint, strings.Repeat("x", tt.bigSize))
-			p := &reloadProvider{yaml: yaml}
+			yaml := reloadConfig(tt.transport, endpoint, strings.Repeat("x", tt.bigSize))
 			stops := &serviceStops{}
-			p.run(t, zap.Hooks(stops.hook))
+			run := runCollector(t, yaml, withLogging(zap.Hooks(stops.hook)))
 			require.Eventually(t, func() bool { return contacts.Load() == 1 }, 3*waitTime, 10*time.Millisecond)
 			time.Sleep(500 * time.Millisecond) // the poll hangs, the write blocks
 
-			p.reload(yaml)
+			run.provider.reload()
 			require.Eventually(t, func() bool { return len(stops.durations()) == 1 }, time.Minute, 10*time.Millisecond)
 			took := stops.durations()
 			t.Logf("The retiring service took %s to shut down", took[0].Round(10*time.Millisecond))

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,47 +16,18 @@ import (
 
 	"github.com/open-telemetry/opamp-go/protobufs"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/provider/fileprovider"
-	"go.opentelemetry.io/collector/exporter"
-	"go.opentelemetry.io/collector/exporter/exportertest"
-	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/otelcol"
-	"go.opentelemetry.io/collector/receiver"
-	"go.opentelemetry.io/collector/receiver/receivertest"
-	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 
 	"github.com/opampext/opampextension/internal/remoteconfig"
 	"github.com/opampext/opampextension/internal/testserver"
 	"github.com/opampext/opampextension/opampconfmap"
 )
 
-// remoteFactories are the components of the remote config tests.
-func remoteFactories() (otelcol.Factories, error) {
-	var f otelcol.Factories
-	var err error
-	if f.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](receivertest.NewNopFactory(), newListenFactory(), newBrokenFactory()); err != nil {
-		return f, err
-	}
-	if f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](exportertest.NewNopFactory()); err != nil {
-		return f, err
-	}
-	if f.Extensions, err = otelcol.MakeFactoryMap[extension.Factory](NewFactory()); err != nil {
-		return f, err
-	}
-	f.Telemetry = otelconftelemetry.NewFactory()
-	return f, nil
-}
-
-func remoteCollectorSettings(rs confmap.ResolverSettings) otelcol.CollectorSettings {
-	return otelcol.CollectorSettings{
-		BuildInfo:               component.BuildInfo{Command: "otelcol-remote", Version: "0.0.1"},
-		Factories:               remoteFactories,
-		ConfigProviderSettings:  otelcol.ConfigProviderSettings{ResolverSettings: rs},
-		DisableGracefulShutdown: true,
-		SkipSettingGRPCLogger:   true,
-	}
+// remoteReceivers are the test receivers of the remote config tests.
+func remoteReceivers() collectorOption {
+	return withReceivers(newListenFactory(), newBrokenFactory())
 }
 
 // dryRunValidator validates as the distro's `validate` command does
@@ -70,42 +40,15 @@ func dryRunValidator(dir string) (remoteconfig.Validator, error) {
 			return err
 		}
 		defer func() { _ = os.Remove(path) }()
-		col, err := otelcol.NewCollector(remoteCollectorSettings(confmap.ResolverSettings{
+		col, err := otelcol.NewCollector(collectorSettings(confmap.ResolverSettings{
 			URIs:              []string{path},
 			ProviderFactories: []confmap.ProviderFactory{fileprovider.NewFactory()},
-		}))
+		}, remoteReceivers()))
 		if err != nil {
 			return err
 		}
 		return col.DryRun(ctx)
 	}), nil
-}
-
-// watchProvider serves the local config file and keeps the resolver's
-// watcher: reloading through it is what a SIGHUP does (a new resolve and
-// service), without a signal to the whole test binary.
-type watchProvider struct {
-	file    confmap.Provider
-	mu      sync.Mutex
-	watcher confmap.WatcherFunc
-}
-
-func (p *watchProvider) Retrieve(ctx context.Context, uri string, w confmap.WatcherFunc) (*confmap.Retrieved, error) {
-	p.mu.Lock()
-	p.watcher = w
-	p.mu.Unlock()
-	return p.file.Retrieve(ctx, "file:"+strings.TrimPrefix(uri, "rc:"), nil)
-}
-
-func (*watchProvider) Scheme() string                       { return "rc" }
-func (p *watchProvider) Shutdown(ctx context.Context) error { return p.file.Shutdown(ctx) }
-
-func (p *watchProvider) reload() error {
-	p.mu.Lock()
-	w := p.watcher
-	p.mu.Unlock()
-	w(&confmap.ChangeEvent{})
-	return nil
 }
 
 // remoteRig is a test server, a state directory and the hooks that apply
@@ -120,24 +63,12 @@ type remoteRig struct {
 	restartsMu sync.Mutex
 	restarts   []remoteconfig.State
 	// current is the latest Collector started.
-	current *remoteRun
+	current *collectorRun
 }
 
-// remoteRun is one Collector of the rig; done gets Run's result.
-type remoteRun struct {
-	col      *otelcol.Collector
-	done     chan error
-	provider *watchProvider
-}
-
-const remoteLocalConfig = `
-receivers:
-  nop:
-exporters:
-  nop:
-extensions:
-  opamp:
-    server:
+// remoteLocalConfig is the local config of the rig's Collectors.
+func remoteLocalConfig(endpoint, uid, dir string, applyTimeout time.Duration) string {
+	return collectorYAML{opamp: fmt.Sprintf(`    server:
       ws:
         endpoint: %s
     instance_uid: %s
@@ -147,24 +78,16 @@ extensions:
       directory: %s
     remote_config:
       apply_timeout: %s
-      denied_components: [denied]
-service:
-  telemetry:
-    metrics:
-      level: none
-  extensions: [opamp]
-  pipelines:
-    traces:
-      receivers: [nop]
-      exporters: [nop]
-`
+      denied_components: [denied]`, endpoint, uid, dir, applyTimeout)}.String()
+}
 
 func newRemoteRig(t *testing.T) *remoteRig {
 	r := &remoteRig{srv: testserver.Start(t), dir: filepath.Join(t.TempDir(), "state"), uid: "0192f3a5-7c4e-7b8a-9c1d-2e3f4a5b6c70"}
 	oldReload, oldValidator, oldRestart := remoteReload, remoteValidator, remoteRestart
 	remoteReload = func() error {
 		r.reloads.Add(1)
-		return r.current.provider.reload()
+		r.current.provider.reload()
+		return nil
 	}
 	remoteValidator = dryRunValidator
 	remoteRestart = func() error {
@@ -204,31 +127,11 @@ func (r *remoteRig) state(t *testing.T) remoteconfig.State {
 
 // start runs a Collector on the local config until the test ends. Tests
 // start Collectors from their own goroutine only, so current needs no lock.
-func (r *remoteRig) start(t *testing.T, applyTimeout time.Duration) *remoteRun {
+func (r *remoteRig) start(t *testing.T, applyTimeout time.Duration) *collectorRun {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "config.yaml")
-	yaml := fmt.Sprintf(remoteLocalConfig, r.srv.WSURL(), r.uid, r.dir, applyTimeout)
-	require.NoError(t, os.WriteFile(path, []byte(yaml), 0o600))
-	p := &watchProvider{file: fileprovider.NewFactory().Create(confmap.ProviderSettings{})}
-	col, err := otelcol.NewCollector(remoteCollectorSettings(confmap.ResolverSettings{
-		URIs:               []string{"rc:" + path},
-		ProviderFactories:  []confmap.ProviderFactory{confmap.NewProviderFactory(func(confmap.ProviderSettings) confmap.Provider { return p })},
-		ConverterFactories: []confmap.ConverterFactory{opampconfmap.NewFactory()},
-	}))
-	require.NoError(t, err)
-	run := &remoteRun{col: col, done: make(chan error, 1), provider: p}
-	r.current = run
-	go func() { run.done <- col.Run(context.Background()) }()
-	t.Cleanup(func() {
-		col.Shutdown()
-		select {
-		case err := <-run.done:
-			_ = err // a reload that ended Run was the test's point
-		case <-time.After(waitTime):
-			t.Error("the Collector did not stop")
-		}
-	})
-	return run
+	yaml := remoteLocalConfig(r.srv.WSURL(), r.uid, r.dir, applyTimeout)
+	r.current = runCollector(t, yaml, remoteReceivers(), withConverters(opampconfmap.NewFactory()))
+	return r.current
 }
 
 // send sends a remote config of one YAML body under key "".

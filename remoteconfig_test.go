@@ -199,7 +199,7 @@ func TestRemoteConfigAcrossProcessEnds(t *testing.T) {
 	// The last healthy config cannot start either (its port is taken
 	// now): the process ends, and is not executed again.
 	{
-		r.current.col.Shutdown()
+		r.current.shutdown()
 		require.NoError(t, <-r.current.done)
 		r.current.done <- nil // for the cleanup
 		held, err := net.Listen("tcp", addr)
@@ -222,7 +222,7 @@ func TestRemoteConfigAcrossProcessEnds(t *testing.T) {
 	{
 		r.send(t, "good-2", map[string]string{"": remotePipeline(addr)})
 		r.waitStatus(t, "good-2", applied)
-		r.current.col.Shutdown()
+		r.current.shutdown()
 		require.NoError(t, <-r.current.done)
 		r.current.done <- nil // for the cleanup
 		before := len(r.srv.Agent(r.uid).Messages)
