@@ -17,42 +17,52 @@ func TestMaxMessageSizeDefault(t *testing.T) {
 	assert.Equal(t, 64<<20, cfg.Server.HTTP.MaxMessageSize, "an http block with only an endpoint keeps the default")
 }
 
+// sizeCase is one value of a size key and whether Validate refuses it.
+type sizeCase struct {
+	name    string
+	size    int
+	wantErr bool
+}
+
+// checkSizeKey runs tests on both transports: set puts the size into the
+// transport's server settings; a refusal must name server.<transport>.key,
+// and accepted (when not nil) checks a config Validate accepted.
+func checkSizeKey(t *testing.T, key string, set func(*ServerSettings, int), tests []sizeCase, accepted func(t *testing.T, cfg *Config, size int)) {
+	t.Helper()
+	for _, tr := range []string{"ws", "http"} {
+		for _, tt := range tests {
+			t.Run(tr+"/"+tt.name, func(t *testing.T) {
+				cfg := wsConfig("ws://127.0.0.1:4320/v1/opamp")
+				if tr == "http" {
+					cfg = httpConfig("http://127.0.0.1:4320/v1/opamp")
+				}
+				set(cfg.serverSettings(), tt.size)
+				err := cfg.Validate()
+				if tt.wantErr {
+					require.Error(t, err)
+					assert.Contains(t, err.Error(), "server."+tr+"."+key)
+					return
+				}
+				require.NoError(t, err)
+				if accepted != nil {
+					accepted(t, cfg, tt.size)
+				}
+			})
+		}
+	}
+}
+
 // TestMaxMessageSizeValidate: 1 byte to 1 GiB is accepted on both
 // transports; anything else is an error naming the transport's key.
 func TestMaxMessageSizeValidate(t *testing.T) {
-	tests := []struct {
-		name    string
-		size    int
-		wantErr bool
-	}{
+	checkSizeKey(t, "max_message_size", func(s *ServerSettings, n int) { s.MaxMessageSize = n }, []sizeCase{
 		{"one byte", 1, false},
 		{"default", 64 << 20, false},
 		{"1 GiB", 1 << 30, false},
 		{"zero", 0, true},
 		{"negative", -1, true},
 		{"over 1 GiB", 1<<30 + 1, true},
-	}
-	for _, tr := range []string{"ws", "http"} {
-		for _, tt := range tests {
-			t.Run(tr+"/"+tt.name, func(t *testing.T) {
-				var cfg *Config
-				if tr == "ws" {
-					cfg = wsConfig("ws://127.0.0.1:4320/v1/opamp")
-					cfg.Server.WS.MaxMessageSize = tt.size
-				} else {
-					cfg = httpConfig("http://127.0.0.1:4320/v1/opamp")
-					cfg.Server.HTTP.MaxMessageSize = tt.size
-				}
-				err := cfg.Validate()
-				if !tt.wantErr {
-					require.NoError(t, err)
-					return
-				}
-				require.Error(t, err)
-				assert.Contains(t, err.Error(), "server."+tr+".max_message_size")
-			})
-		}
-	}
+	}, nil)
 }
 
 // TestMaxMessageSizeFromFile: the key is read from a config file, and bad
