@@ -50,12 +50,12 @@ func Build(effective, unexpanded *confmap.Conf, includeUnexpanded bool) (*protob
 	if includeUnexpanded && unexpanded == nil {
 		return nil, errNilUnexpanded
 	}
-	tree := effective.ToStringMap()
+	tree := treeOf(effective)
 	var source map[string]any
 	if unexpanded != nil {
 		// redactMapBySource copies what it changes, so source can be
 		// reported afterwards.
-		source = unexpanded.ToStringMap()
+		source = treeOf(unexpanded)
 		tree, _ = redactMapBySource(tree, source)
 	}
 	body, err := Marshal(tree)
