@@ -67,6 +67,14 @@ func IsSecretKey(key string) bool {
 	if strings.Contains(key, "/") {
 		return false
 	}
+	if len(key) <= maxASCIIKey && isASCII(key) {
+		return isSecretASCIIKey(key)
+	}
+	return isSecretKeyByWords(key)
+}
+
+// isSecretKeyByWords is IsSecretKey's word rule for any key.
+func isSecretKeyByWords(key string) bool {
 	words := splitWords(key)
 	if len(words) == 0 {
 		return false
