@@ -64,8 +64,10 @@ func (h *connHandler) onMessage(_ context.Context, _ types.Connection, msg *prot
 }
 
 func (h *connHandler) onClose(types.Connection) {
+	// Untracked last: Shutdown waits for it, and the agent must be offline
+	// by the time Shutdown returns.
 	if h.tracked {
-		h.s.untrack(h.conn.ID)
+		defer h.s.untrack(h.conn.ID)
 	}
 	// A plain HTTP request "closes" after every poll; only a closed
 	// WebSocket means the agent went away.
