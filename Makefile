@@ -89,7 +89,7 @@ $(COMPAT_OCB):
 	rm -rf $(BUILD_DIR)/compat-ocb && GOBIN=$(abspath $(BUILD_DIR)/compat-ocb) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(COMPAT_OCB_VERSION)
 	mv $(BUILD_DIR)/compat-ocb/builder $@
 
-## run: build the distro if needed and run it against the local OpAMP dev server.
+## run: build the distro if needed and run it against the local OpAMP dev server (CONFIG=file picks the Collector config).
 run: distro
 	./scripts/run.sh
 
