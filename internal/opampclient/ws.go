@@ -26,6 +26,9 @@ const (
 	writeTimeout = 30 * time.Second
 	// closeWait bounds the wait for the server's close frame on stop.
 	closeWait = time.Second
+	// closeFrameWait is how long a failed write leaves the reader to see
+	// the close frame that explains it (a 1009, say).
+	closeFrameWait = 100 * time.Millisecond
 )
 
 // wsWriteBuffers is shared by every connection of the process: an idle
@@ -277,8 +280,18 @@ func (c *Client) serveWS(ctx context.Context, conn *websocket.Conn) error {
 		if o == nil {
 			continue
 		}
-		if err := c.writeWS(conn, o, time.Now().Add(writeTimeout)); err != nil {
+		err := c.writeWS(conn, o, time.Now().Add(writeTimeout))
+		// A message the server refuses may fail its own write: its size
+		// (known once encoded) counts as tried, so the limit learnt from a
+		// 1009 is its size, not that of a smaller one before it (which
+		// would silence the agent).
+		tried := max(largest, o.size)
+		if err != nil {
 			if !errors.Is(err, errEncode) && !errors.Is(err, errTooLarge) {
+				if rerr := c.closeReason(readErr); isTooBigClose(rerr) {
+					c.learnFromClose(rerr, tried)
+					return finish(rerr)
+				}
 				return finish(err)
 			}
 			// Not the connection's fault, and logged: redialling would not
@@ -286,10 +299,23 @@ func (c *Client) serveWS(ctx context.Context, conn *websocket.Conn) error {
 			c.report.dropped(o)
 			continue
 		}
-		lastWrite, sent, largest = time.Now(), true, max(largest, o.size)
+		lastWrite, sent, largest = time.Now(), true, tried
 		c.report.delivered(o)
 		c.recordDiscards(o)
 		c.settings.Observer.MessageSent(o.kinds)
+	}
+}
+
+// closeReason gives the reader a moment to report why the server closed
+// the connection a write just failed on (the close frame may still be in
+// flight); what it reports stays in readErr for finish.
+func (c *Client) closeReason(readErr chan error) error {
+	select {
+	case rerr := <-readErr:
+		readErr <- rerr
+		return rerr
+	case <-time.After(closeFrameWait):
+		return nil
 	}
 }
 
