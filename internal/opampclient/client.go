@@ -27,6 +27,8 @@ import (
 	"github.com/open-telemetry/opamp-go/client/types"
 	"github.com/open-telemetry/opamp-go/protobufs"
 	"go.uber.org/zap"
+
+	"github.com/opampext/opampextension/internal/utf8fix"
 )
 
 // Defaults for settings left zero.
@@ -140,6 +142,10 @@ type Client struct {
 	stopDeadline atomic.Int64 // unix nanoseconds, set before stopping closes
 	done         chan struct{}
 	cancel       context.CancelFunc
+
+	// encodeLog remembers the fields whose encoding needed a repair, so a
+	// state that keeps failing logs once per field, not once per message.
+	encodeLog utf8fix.Once
 
 	connMu sync.Mutex
 	conn   io.Closer // the open WebSocket connection, closed when Stop gives up

@@ -17,10 +17,6 @@ import (
 // neither redial nor retry for it.
 var errEncode = errors.New("cannot encode the message")
 
-// encodeRepairs remembers, per client and field, what was logged, so a
-// state that keeps failing logs once, not once per message.
-var encodeRepairs utf8fix.Once
-
 // encode marshals m after prefix. The state reaching the client is made
 // valid UTF-8 where it enters (agent description, health, custom
 // messages); should a string slip through, the message is not lost: a copy
@@ -76,7 +72,7 @@ func dropUnencodable(m protoreflect.Message) []string {
 
 // logEncodeOnce logs a warning the first time this client meets field.
 func (c *Client) logEncodeOnce(field, msg string, err error) {
-	first, full := encodeRepairs.First(fmt.Sprintf("%p %s", c, field))
+	first, full := c.encodeLog.First(field)
 	if !first {
 		return
 	}
