@@ -53,6 +53,10 @@ type Handler struct {
 	// custom message for a capability the agent advertises.
 	OnMessage func(ctx context.Context, msg *types.MessageData)
 	OnCommand func(ctx context.Context, cmd *protobufs.ServerToAgentCommand) error
+	// OnConnectionSettings receives the server's connection-settings
+	// offers, reduced to the parts the agent's capabilities accept (the
+	// heartbeat interval is the client's own to apply, and stays in).
+	OnConnectionSettings func(ctx context.Context, offers *protobufs.ConnectionSettingsOffers)
 	// GetEffectiveConfig is asked once, before the first message, when the
 	// agent reports its effective config and none was given yet.
 	GetEffectiveConfig func(ctx context.Context) (*protobufs.EffectiveConfig, error)
@@ -122,6 +126,9 @@ type Settings struct {
 type Client struct {
 	settings Settings
 	logger   *zap.Logger
+	// current is the connection in use: the settings' own, or an offer's
+	// once TryConnection switched to it.
+	current atomic.Pointer[Connection]
 	state    *connState
 	report   *reportState
 	dialer   *dialer
@@ -202,6 +209,7 @@ func Start(_ context.Context, s Settings) (*Client, error) {
 		done:     make(chan struct{}),
 	}
 	c.limits.configured = s.MaxSendSize
+	c.current.Store(s.connection())
 	c.gate.stop = c.stopping
 	c.heartbeat.Store(int64(s.Heartbeat))
 	c.report.setDescription(s.Description)
@@ -305,7 +313,12 @@ func (c *Client) isStopping() bool {
 // HeaderFunc runs, the attempt is abandoned: its headers may lack what
 // HeaderFunc could not finish.
 func (c *Client) headers(ctx context.Context) (http.Header, error) {
-	h := c.settings.Header.Clone()
+	return c.headersFor(ctx, c.current.Load())
+}
+
+// headersFor builds the headers of one dial or request on conn.
+func (c *Client) headersFor(ctx context.Context, conn *Connection) (http.Header, error) {
+	h := conn.Header.Clone()
 	if h == nil {
 		h = http.Header{}
 	}

@@ -52,6 +52,11 @@ func (c *Client) process(ctx context.Context, msg *protobufs.ServerToAgent) {
 	}
 	if cs := msg.GetConnectionSettings(); cs != nil {
 		c.onConnectionSettings(cs)
+		if h := c.settings.Handler.OnConnectionSettings; h != nil {
+			if offers := c.report.acceptOffers(cs); offers != nil {
+				h(ctx, offers)
+			}
+		}
 	}
 	if id := msg.GetAgentIdentification(); id != nil {
 		if uid, ok := parseUID(id.GetNewInstanceUid()); ok {

@@ -22,11 +22,12 @@ const (
 	fCustomCapabilities
 	fFullState
 	fRemoteConfigStatus
+	fConnStatus
 	numFields
 )
 
 // Kind says what a sent message carried, for the extension's telemetry.
-type Kind uint8
+type Kind uint16
 
 // Kinds of content, a bitmask.
 const (
@@ -59,6 +60,7 @@ type reportState struct {
 	components   *protobufs.AvailableComponents
 	customCaps   *protobufs.CustomCapabilities
 	remoteStatus *protobufs.RemoteConfigStatus
+	connStatus   *protobufs.ConnectionSettingsStatus
 
 	// version[f] counts changes of f; sent[f] is the version the server has.
 	version [numFields]uint64
@@ -312,6 +314,7 @@ func (r *reportState) next(heartbeat bool) *outgoing {
 		o.kinds |= KindCustomMessage
 	}
 	r.remoteConfigStatusLocked(m, o, full)
+	r.connStatusLocked(m, o, full)
 	if o.kinds == 0 {
 		o.kinds = KindHeartbeat
 	}
