@@ -129,10 +129,10 @@ type Client struct {
 	// current is the connection in use: the settings' own, or an offer's
 	// once TryConnection switched to it.
 	current atomic.Pointer[Connection]
-	state    *connState
-	report   *reportState
-	dialer   *dialer
-	gate     gate
+	state   *connState
+	report  *reportState
+	dialer  *dialer
+	gate    gate
 	// heartbeat is the current WebSocket heartbeat interval (nanoseconds);
 	// offered is the interval the server offered (0: none).
 	heartbeat atomic.Int64
