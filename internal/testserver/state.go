@@ -31,7 +31,9 @@ type AgentState struct {
 	EffectiveConfig    *protobufs.EffectiveConfig
 	Health             *protobufs.ComponentHealth
 	RemoteConfigStatus *protobufs.RemoteConfigStatus
-	CustomCapabilities *protobufs.CustomCapabilities
+	// ConnectionSettingsStatus is the latest connection settings status.
+	ConnectionSettingsStatus *protobufs.ConnectionSettingsStatus
+	CustomCapabilities       *protobufs.CustomCapabilities
 	// AvailableComponents is the last full map reported (with its hash).
 	AvailableComponents *protobufs.AvailableComponents
 	// AvailableComponentsHash is the last hash reported, with or without the map.
@@ -93,6 +95,9 @@ func (r *agentRecord) apply(msg *protobufs.AgentToServer, ws bool) {
 	if msg.RemoteConfigStatus != nil {
 		st.RemoteConfigStatus = proto.CloneOf(msg.RemoteConfigStatus)
 	}
+	if msg.ConnectionSettingsStatus != nil {
+		st.ConnectionSettingsStatus = proto.CloneOf(msg.ConnectionSettingsStatus)
+	}
 	if msg.CustomCapabilities != nil {
 		st.CustomCapabilities = proto.CloneOf(msg.CustomCapabilities)
 	}
@@ -130,25 +135,26 @@ func (r *agentRecord) needsFullComponents(msg *protobufs.AgentToServer) bool {
 func (r *agentRecord) snapshot() *AgentState {
 	st := r.state
 	out := &AgentState{
-		UID:                     st.UID,
-		Transport:               st.Transport,
-		Connected:               r.ws != nil,
-		Description:             proto.CloneOf(st.Description),
-		EffectiveConfig:         proto.CloneOf(st.EffectiveConfig),
-		Health:                  proto.CloneOf(st.Health),
-		RemoteConfigStatus:      proto.CloneOf(st.RemoteConfigStatus),
-		CustomCapabilities:      proto.CloneOf(st.CustomCapabilities),
-		AvailableComponents:     proto.CloneOf(st.AvailableComponents),
-		AvailableComponentsHash: bytes.Clone(st.AvailableComponentsHash),
-		Capabilities:            st.Capabilities,
-		Flags:                   st.Flags,
-		SequenceNums:            append([]uint64(nil), st.SequenceNums...),
-		Messages:                cloneAll(st.Messages),
-		CustomMessages:          cloneAll(st.CustomMessages),
-		MessageCount:            st.MessageCount,
-		Bytes:                   st.Bytes,
-		Disconnected:            st.Disconnected,
-		Sent:                    cloneAll(st.Sent),
+		UID:                      st.UID,
+		Transport:                st.Transport,
+		Connected:                r.ws != nil,
+		Description:              proto.CloneOf(st.Description),
+		EffectiveConfig:          proto.CloneOf(st.EffectiveConfig),
+		Health:                   proto.CloneOf(st.Health),
+		RemoteConfigStatus:       proto.CloneOf(st.RemoteConfigStatus),
+		ConnectionSettingsStatus: proto.CloneOf(st.ConnectionSettingsStatus),
+		CustomCapabilities:       proto.CloneOf(st.CustomCapabilities),
+		AvailableComponents:      proto.CloneOf(st.AvailableComponents),
+		AvailableComponentsHash:  bytes.Clone(st.AvailableComponentsHash),
+		Capabilities:             st.Capabilities,
+		Flags:                    st.Flags,
+		SequenceNums:             append([]uint64(nil), st.SequenceNums...),
+		Messages:                 cloneAll(st.Messages),
+		CustomMessages:           cloneAll(st.CustomMessages),
+		MessageCount:             st.MessageCount,
+		Bytes:                    st.Bytes,
+		Disconnected:             st.Disconnected,
+		Sent:                     cloneAll(st.Sent),
 	}
 	for _, h := range st.Headers {
 		out.Headers = append(out.Headers, h.Clone())
