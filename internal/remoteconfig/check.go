@@ -1,6 +1,7 @@
 package remoteconfig
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -15,7 +16,7 @@ import (
 var (
 	ErrContentType = errors.New("unsupported content type (want text/yaml, application/yaml or none)")
 	ErrYAML        = errors.New("invalid YAML")
-	ErrProvider    = errors.New("config providers (${scheme:...}) are not allowed in a remote configuration")
+	ErrProvider    = errors.New("a config provider (${scheme:...}) not in remote_config.allowed_providers")
 	ErrLockOut     = errors.New("a remote configuration cannot change or remove the opamp extension")
 	ErrComponent   = errors.New("component type not allowed by remote_config")
 )
@@ -36,70 +37,68 @@ var componentKinds = []string{"receivers", "processors", "exporters", "connector
 
 var yamlContentTypes = []string{"", "text/yaml", "application/yaml"}
 
+// parsed is a remote config's files merged in order, as the server wrote
+// them (raw) and with their references expanded and "$$" unescaped.
+// expanded is what core's resolver returns, whose values keep the text
+// they came from (a string field gets "0123", not 123), for the config
+// that runs; conf is the same plain tree, for the checks: the resolver
+// leaves a reference that expands to a map as one leaf
+// ("extensions: ${file:x}"), which Sub and IsSet would not look into.
+type parsed struct {
+	conf, expanded *confmap.Conf
+	raw            map[string]any
+}
+
 // parse turns the config map into one map, each file merged over the
 // previous in the order of its key (so "" first), after checking each
-// file's content type, YAML and provider references.
-func parse(files map[string]File) (*confmap.Conf, error) {
+// file's content type and YAML, and that every ${...} reference uses a
+// scheme in allowed (remote_config.allowed_providers). References are
+// expanded with the real providers of those schemes.
+func parse(files map[string]File, allowed []string) (parsed, error) {
 	keys := make([]string, 0, len(files))
 	for k := range files {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	out := confmap.New()
+	raw := confmap.New()
+	maps := make([]map[string]any, 0, len(keys))
+	hasRefs := false
 	for _, k := range keys {
 		f := files[k]
 		if !slices.Contains(yamlContentTypes, strings.ToLower(strings.TrimSpace(f.ContentType))) {
-			return nil, fmt.Errorf("config map key %q: %w: %q", k, ErrContentType, f.ContentType)
+			return parsed{}, fmt.Errorf("config map key %q: %w: %q", k, ErrContentType, f.ContentType)
 		}
 		ret, err := confmap.NewRetrievedFromYAML([]byte(f.Body))
 		if err != nil {
-			return nil, fmt.Errorf("config map key %q: %w: %w", k, ErrYAML, err)
+			return parsed{}, fmt.Errorf("config map key %q: %w: %w", k, ErrYAML, err)
 		}
 		c, err := ret.AsConf()
 		if err != nil {
-			return nil, fmt.Errorf("config map key %q: %w: %w", k, ErrYAML, err)
+			return parsed{}, fmt.Errorf("config map key %q: %w: %w", k, ErrYAML, err)
 		}
 		m := c.ToStringMap()
-		if path, ok := findProviderRef(m, ""); ok {
-			return nil, fmt.Errorf("config map key %q, %s: %w", k, path, ErrProvider)
+		refs := findProviderRefs(m, "", nil)
+		if r, ok := refusedRef(refs, allowed); ok {
+			return parsed{}, r.refusal(k, allowed)
 		}
-		if err := out.Merge(confmap.NewFromStringMap(unescape(m).(map[string]any))); err != nil {
-			return nil, fmt.Errorf("config map key %q: %w", k, err)
+		hasRefs = hasRefs || len(refs) > 0
+		if err := raw.Merge(confmap.NewFromStringMap(m)); err != nil {
+			return parsed{}, fmt.Errorf("config map key %q: %w", k, err)
 		}
+		maps = append(maps, m)
 	}
+	out := parsed{raw: raw.ToStringMap()}
+	if !hasRefs {
+		out.conf = confmap.NewFromStringMap(unescape(out.raw).(map[string]any))
+		out.expanded = out.conf
+		return out, nil
+	}
+	expanded, err := resolve(context.Background(), maps, allowed)
+	if err != nil {
+		return parsed{}, err
+	}
+	out.conf, out.expanded = confmap.NewFromStringMap(expanded.ToStringMap()), expanded
 	return out, nil
-}
-
-// findProviderRef finds a ${...} (not escaped as $${...}) in a key or
-// string value: the validation run and any later resolve would expand it,
-// letting a server read local files and environment.
-func findProviderRef(v any, path string) (string, bool) {
-	switch v := v.(type) {
-	case string:
-		return path, hasRef(v)
-	case map[string]any:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			p := joinPath(path, k)
-			if hasRef(k) {
-				return p, true
-			}
-			if p, ok := findProviderRef(v[k], p); ok {
-				return p, true
-			}
-		}
-	case []any:
-		for i, x := range v {
-			if p, ok := findProviderRef(x, fmt.Sprintf("%s[%d]", path, i)); ok {
-				return p, true
-			}
-		}
-	}
-	return "", false
 }
 
 func joinPath(path, k string) string {
@@ -107,24 +106,6 @@ func joinPath(path, k string) string {
 		return k
 	}
 	return path + "::" + k
-}
-
-// hasRef: "${" not preceded by an escaping "$" ("$${x}" is the literal
-// text "${x}").
-func hasRef(s string) bool {
-	for i := 0; i+1 < len(s); i++ {
-		if s[i] != '$' {
-			continue
-		}
-		if s[i+1] == '$' {
-			i++ // an escaped dollar
-			continue
-		}
-		if s[i+1] == '{' {
-			return true
-		}
-	}
-	return false
 }
 
 // unescape turns "$$" into "$" in every string, as the resolver does for

@@ -40,12 +40,12 @@ func TestParseAndCheck(t *testing.T) {
 
 func TestAllowedComponents(t *testing.T) {
 	rules := Rules{Own: "opamp", Allowed: []string{"otlp", "batch"}}
-	remote, err := parse(map[string]File{"": {Body: "receivers:\n  otlp: {}\nprocessors:\n  batch/x: {}\n"}})
+	remote, err := parse(map[string]File{"": {Body: "receivers:\n  otlp: {}\nprocessors:\n  batch/x: {}\n"}}, nil)
 	require.NoError(t, err)
-	require.NoError(t, checkRemote(remote, rules))
-	remote, err = parse(map[string]File{"": {Body: "receivers:\n  filelog: {}\n"}})
+	require.NoError(t, checkRemote(remote.conf, rules))
+	remote, err = parse(map[string]File{"": {Body: "receivers:\n  filelog: {}\n"}}, nil)
 	require.NoError(t, err)
-	assert.ErrorIs(t, checkRemote(remote, rules), ErrComponent)
+	assert.ErrorIs(t, checkRemote(remote.conf, rules), ErrComponent)
 }
 
 // TestMergeOrder: files merge in the order of their keys, later winning.
@@ -54,17 +54,17 @@ func TestMergeOrder(t *testing.T) {
 		"b": {Body: "x: from-b\n"},
 		"":  {Body: "x: from-empty\ny: kept\n"},
 		"a": {Body: "x: from-a\n"},
-	})
+	}, nil)
 	require.NoError(t, err)
-	assert.Equal(t, "from-b", remote.Get("x"))
-	assert.Equal(t, "kept", remote.Get("y"))
+	assert.Equal(t, "from-b", remote.conf.Get("x"))
+	assert.Equal(t, "kept", remote.conf.Get("y"))
 }
 
 func TestUnescapeAndRender(t *testing.T) {
-	remote, err := parse(map[string]File{"": {Body: "v: $${x}\n"}})
+	remote, err := parse(map[string]File{"": {Body: "v: $${x}\n"}}, nil)
 	require.NoError(t, err)
-	assert.Equal(t, "${x}", remote.Get("v"), "as the resolver leaves a local $${x}")
-	y, err := renderYAML(remote)
+	assert.Equal(t, "${x}", remote.conf.Get("v"), "as the resolver leaves a local $${x}")
+	y, err := renderYAML(remote.conf)
 	require.NoError(t, err)
 	assert.Contains(t, string(y), "$${x}", "rendered for a fresh resolve, which must not expand it")
 }

@@ -166,35 +166,46 @@ func Convert(_ context.Context, conf *confmap.Conf, logger *zap.Logger) error {
 		logger.Warn("Cannot read the remote configuration state; running the local configuration only", zap.Error(err))
 		return nil
 	}
+	rememberRaw(t.dir, nil)
 	if use == nil {
 		return nil
 	}
-	remote, _, err := mergeChecked(conf.ToStringMap(), use, t.rules)
+	p, _, err := checkConfig(conf.ToStringMap(), use, t.rules)
 	if err != nil {
 		logger.Warn("The stored remote configuration no longer applies; running the local configuration only", zap.Error(err))
 		return nil
 	}
+	rememberRaw(t.dir, p.raw)
 	// Only the remote part is merged into conf: the local values keep
 	// what the resolver attached to them (the text an ${env:X} came from).
-	return conf.Merge(remote)
+	return conf.Merge(p.expanded)
 }
 
 // mergeChecked parses c, checks it against the rules and merges it over
 // local; it returns the remote part and the merged config.
 func mergeChecked(local map[string]any, c *Config, r Rules) (remote, merged *confmap.Conf, err error) {
-	if remote, err = parse(c.Files); err != nil {
-		return nil, nil, err
+	p, merged, err := checkConfig(local, c, r)
+	return p.conf, merged, err
+}
+
+// checkConfig is mergeChecked keeping the remote part as written too. The
+// provider schemes c may use are those the local config's opamp extension
+// (r.Own) allows: the converter and the extension's manager read them
+// from the same resolved config.
+func checkConfig(local map[string]any, c *Config, r Rules) (p parsed, merged *confmap.Conf, err error) {
+	if p, err = parse(c.Files, allowedProviders(local, r.Own)); err != nil {
+		return parsed{}, nil, err
 	}
-	if err = checkRemote(remote, r); err != nil {
-		return nil, nil, err
+	if err = checkRemote(p.conf, r); err != nil {
+		return parsed{}, nil, err
 	}
-	if merged, err = merge(local, remote); err != nil {
-		return nil, nil, err
+	if merged, err = merge(local, p.conf); err != nil {
+		return parsed{}, nil, err
 	}
 	if err = checkMerged(merged, r); err != nil {
-		return nil, nil, err
+		return parsed{}, nil, err
 	}
-	return remote, merged, nil
+	return p, merged, nil
 }
 
 var errNoConverter = errors.New("the distro does not register this module's opampconfmap converter (see README, Remote configuration)")
