@@ -1,17 +1,18 @@
 // Command opampdev is a local OpAMP server for trying the otelcol-opamp
 // distro: it prints what each agent reports and serves a status page, from
-// which a remote config can be sent to an agent that accepts one. It keeps
-// everything in memory and is not a fleet manager.
+// which a remote config or connection settings can be sent to an agent
+// that accepts them. It keeps everything in memory and is not a fleet
+// manager. With more than one -listen address, an agent can be moved
+// between them from the page.
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/signal"
-	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -27,11 +28,14 @@ func main() {
 
 func run() error {
 	var cfg devserver.Config
-	flag.StringVar(&cfg.OpAMPAddr, "listen", "0.0.0.0:4320", "OpAMP listen address (WebSocket and HTTP)")
+	listen := flag.String("listen", "0.0.0.0:4320", "OpAMP listen address (WebSocket and HTTP); a comma-separated list listens on each, to move agents between them")
 	flag.StringVar(&cfg.OpAMPPath, "path", "/v1/opamp", "OpAMP URL path")
 	flag.StringVar(&cfg.UIAddr, "http", "127.0.0.1:4321", "status page listen address")
 	flag.DurationVar(&cfg.StaleAfter, "stale-after", 90*time.Second, "mark HTTP agents offline after this long without a poll")
 	flag.Parse()
+	for a := range strings.SplitSeq(*listen, ",") {
+		cfg.OpAMPAddrs = append(cfg.OpAMPAddrs, strings.TrimSpace(a))
+	}
 	cfg.Out = os.Stdout
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -41,8 +45,8 @@ func run() error {
 	if err := srv.Start(); err != nil {
 		return err
 	}
-	fmt.Printf("opampdev: OpAMP on ws://%s%s (HTTP polling too), page on http://%s/\n",
-		reachable(srv.OpAMPAddr()), cfg.OpAMPPath, reachable(srv.UIAddr()))
+	fmt.Printf("opampdev: OpAMP on %s (HTTP polling too), page on http://%s/\n",
+		strings.Join(srv.OpAMPURLs(), " and "), devserver.Reachable(srv.UIAddr()))
 
 	<-ctx.Done()
 	stop() // a second Ctrl-C now kills the process the default way
@@ -50,12 +54,4 @@ func run() error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
-}
-
-// reachable turns a wildcard listen address into one a local client can dial.
-func reachable(a net.Addr) string {
-	if t, ok := a.(*net.TCPAddr); ok && t.IP.IsUnspecified() {
-		return net.JoinHostPort("localhost", strconv.Itoa(t.Port))
-	}
-	return a.String()
 }

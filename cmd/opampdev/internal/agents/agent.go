@@ -25,6 +25,9 @@ type Conn struct {
 	ID        uint64
 	Transport Transport
 	Remote    string
+	// Listener is the server's address the connection reached: with more
+	// than one, it tells where an agent moved.
+	Listener string
 }
 
 // Attribute is one key/value of an agent description or component metadata,
@@ -67,6 +70,7 @@ type Agent struct {
 	Connected           bool                   `json:"connected"`
 	Transport           Transport              `json:"transport"`
 	RemoteAddr          string                 `json:"remote_addr"`
+	Listener            string                 `json:"listener,omitempty"`
 	FirstSeen           time.Time              `json:"first_seen"`
 	LastSeen            time.Time              `json:"last_seen"`
 	SequenceNum         uint64                 `json:"sequence_num"`
@@ -79,14 +83,22 @@ type Agent struct {
 	AvailableComponents map[string][]Component `json:"available_components,omitempty"`
 	ComponentsHash      string                 `json:"available_components_hash,omitempty"`
 	CustomCapabilities  []string               `json:"custom_capabilities,omitempty"`
-	RemoteConfigStatus  *RemoteConfigStatus    `json:"remote_config_status,omitempty"`
+	RemoteConfigStatus  *OfferStatus           `json:"remote_config_status,omitempty"`
 	StatusChanges       []StatusChange         `json:"remote_config_status_changes,omitempty"`
 	SentConfig          *SentConfig            `json:"sent_config,omitempty"`
+	// ConnectionStatus is the agent's connection_settings_status.
+	ConnectionStatus        *OfferStatus    `json:"connection_settings_status,omitempty"`
+	ConnectionStatusChanges []StatusChange  `json:"connection_settings_status_changes,omitempty"`
+	SentConnection          *SentConnection `json:"sent_connection_settings,omitempty"`
 
 	connID       uint64
 	capabilities uint64
 	offer        *protobufs.AgentRemoteConfig // what SentConfig describes
 	offerPending bool                         // offer not yet sent on the current connection
+	// connOffer is the connection settings offer waiting for the answer
+	// to the agent's next message; nil once sent, so the server holds
+	// no header value longer than it must.
+	connOffer *protobufs.ConnectionSettingsOffers
 }
 
 // Name is the agent's service.name, or "" when it has not said.

@@ -4,9 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/open-telemetry/opamp-go/protobufs"
@@ -17,25 +14,6 @@ var (
 	ErrUnknownAgent = errors.New("no agent with this instance UID has connected")
 	ErrNotAccepted  = errors.New("the agent does not accept remote configuration (AcceptsRemoteConfig not set)")
 )
-
-// RemoteConfigStatus is what an agent last reported about the remote
-// config it was sent.
-type RemoteConfigStatus struct {
-	Hash         string `json:"hash,omitempty"` // hex of last_remote_config_hash
-	Status       string `json:"status"`         // UNSET, APPLIED, APPLYING or FAILED
-	ErrorMessage string `json:"error_message,omitempty"`
-}
-
-// StatusChange is one status an agent reported for a remote config, and
-// when the server got it.
-type StatusChange struct {
-	Hash   string    `json:"hash"`
-	Status string    `json:"status"`
-	At     time.Time `json:"at"`
-}
-
-// maxStatusChanges bounds the status history kept per agent.
-const maxStatusChanges = 16
 
 // SentConfig is the remote config the server last offered an agent.
 type SentConfig struct {
@@ -137,55 +115,21 @@ func (a *Agent) pendingRemoteConfig() *protobufs.AgentRemoteConfig {
 }
 
 // StatusHistory is the statuses reported for the config of the current
-// status, oldest first: an APPLYING lasts tens of milliseconds, too short
-// for a page that looks once a second, so the page shows the way here.
+// status, oldest first (see historyOf).
 func (a *Agent) StatusHistory() []StatusChange {
-	if a.RemoteConfigStatus == nil {
-		return nil
-	}
-	var out []StatusChange
-	for _, c := range a.StatusChanges {
-		if c.Hash == a.RemoteConfigStatus.Hash {
-			out = append(out, c)
-		}
-	}
-	return out
+	return historyOf(a.RemoteConfigStatus, a.StatusChanges)
 }
 
 // mergeRemoteConfigStatus stores a reported status received at now and
 // says what changed.
 func (a *Agent) mergeRemoteConfigStatus(now time.Time, rs *protobufs.RemoteConfigStatus) string {
-	st := &RemoteConfigStatus{
+	st := &OfferStatus{
 		Hash:         hex.EncodeToString(rs.GetLastRemoteConfigHash()),
-		Status:       statusName(rs.GetStatus()),
+		Status:       enumName(protobufs.RemoteConfigStatuses_name, "RemoteConfigStatuses_", int32(rs.GetStatus())),
 		ErrorMessage: rs.GetErrorMessage(),
 	}
-	if a.RemoteConfigStatus != nil && *a.RemoteConfigStatus == *st {
+	if !recordStatus(now, &a.RemoteConfigStatus, &a.StatusChanges, st) {
 		return ""
 	}
-	if old := a.RemoteConfigStatus; old == nil || old.Hash != st.Hash || old.Status != st.Status {
-		// A new slice: snapshots share the old one.
-		keep := a.StatusChanges[max(0, len(a.StatusChanges)-maxStatusChanges+1):]
-		a.StatusChanges = append(slices.Clip(keep), StatusChange{Hash: st.Hash, Status: st.Status, At: now})
-	}
-	a.RemoteConfigStatus = st
-	line := fmt.Sprintf("remote config %s: %s", shortHash(st.Hash), st.Status)
-	if st.ErrorMessage != "" {
-		line += "\n  " + st.ErrorMessage
-	}
-	return line
-}
-
-func statusName(s protobufs.RemoteConfigStatuses) string {
-	if name, ok := protobufs.RemoteConfigStatuses_name[int32(s)]; ok {
-		return strings.TrimPrefix(name, "RemoteConfigStatuses_")
-	}
-	return fmt.Sprintf("status %d", s)
-}
-
-func shortHash(h string) string {
-	if h == "" {
-		return "(no hash)"
-	}
-	return h[:min(len(h), 8)]
+	return statusLine("remote config", st)
 }

@@ -60,7 +60,7 @@ func TestOffer(t *testing.T) {
 
 		r := s.Apply(t0, next, rcStatus(4, o.Push.GetConfigHash(), protobufs.RemoteConfigStatuses_RemoteConfigStatuses_FAILED, "bad\nthing"))
 		assert.Equal(t, []string{"remote config " + o.Hash[:8] + ": FAILED\n  bad\nthing"}, r.Lines)
-		assert.Equal(t, &RemoteConfigStatus{Hash: o.Hash, Status: "FAILED", ErrorMessage: "bad\nthing"}, s.Snapshot()[0].RemoteConfigStatus)
+		assert.Equal(t, &OfferStatus{Hash: o.Hash, Status: "FAILED", ErrorMessage: "bad\nthing"}, s.Snapshot()[0].RemoteConfigStatus)
 		third := Conn{ID: 3, Transport: TransportWebSocket}
 		assert.Nil(t, s.Apply(t0, third, &protobufs.AgentToServer{InstanceUid: uid1, SequenceNum: 5}).RemoteConfig, "the agent has it: no resend")
 		assert.Empty(t, s.Apply(t0, third, rcStatus(6, o.Push.GetConfigHash(), protobufs.RemoteConfigStatuses_RemoteConfigStatuses_FAILED, "bad\nthing")).Lines,

@@ -1,6 +1,7 @@
 package agents
 
 import (
+	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"maps"
@@ -23,6 +24,9 @@ type Report struct {
 	Flags uint64
 	// RemoteConfig, when set, goes in the reply (see Store.Offer).
 	RemoteConfig *protobufs.AgentRemoteConfig
+	// ConnectionSettings, when set, goes in the reply (see
+	// Store.OfferConnection).
+	ConnectionSettings *protobufs.ConnectionSettingsOffers
 }
 
 // Store holds every agent seen since start, keyed by instance UID.
@@ -32,14 +36,19 @@ type Store struct {
 	agents map[string]*Agent
 	// descs keeps the last description per agent, to print it only on change.
 	descs map[string]*protobufs.AgentDescription
+	// hashKey keys the hashes of connection settings offers (see
+	// connectionHash); drawn once per store.
+	hashKey [32]byte
 }
 
 // NewStore returns an empty store.
 func NewStore() *Store {
-	return &Store{
+	s := &Store{
 		agents: make(map[string]*Agent),
 		descs:  make(map[string]*protobufs.AgentDescription),
 	}
+	_, _ = rand.Read(s.hashKey[:]) // never fails (crypto/rand)
+	return s
 }
 
 const (
@@ -65,13 +74,17 @@ func (s *Store) Apply(now time.Time, c Conn, msg *protobufs.AgentToServer) Repor
 	case !known:
 		a = &Agent{InstanceUID: uid, FirstSeen: now}
 		s.agents[uid] = a
-		r.Lines = append(r.Lines, fmt.Sprintf("connected via %s from %s (new agent %s)", c.Transport, c.Remote, uid))
+		r.Lines = append(r.Lines, fmt.Sprintf("connected via %s from %s%s (new agent %s)", c.Transport, c.Remote, c.to(), uid))
 		if msg.GetAgentDescription() == nil {
 			r.Flags |= flagFullState
 			r.Lines = append(r.Lines, "unknown agent sent a partial report: asking for full state")
 		}
 	case !a.Connected || (c.Transport == TransportWebSocket && a.connID != c.ID):
-		r.Lines = append(r.Lines, fmt.Sprintf("connected via %s from %s", c.Transport, c.Remote))
+		line := fmt.Sprintf("connected via %s from %s%s", c.Transport, c.Remote, c.to())
+		if a.Listener != "" && c.Listener != "" && a.Listener != c.Listener {
+			line += " (moved from " + a.Listener + ")"
+		}
+		r.Lines = append(r.Lines, line)
 		a.offerPending = true // a new connection has not had the offered config
 	}
 	// A client starts counting at 0 with a full report; any other jump means
@@ -87,7 +100,7 @@ func (s *Store) Apply(now time.Time, c Conn, msg *protobufs.AgentToServer) Repor
 	}
 
 	a.Connected = true
-	a.Transport, a.RemoteAddr, a.connID = c.Transport, c.Remote, c.ID
+	a.Transport, a.RemoteAddr, a.Listener, a.connID = c.Transport, c.Remote, c.Listener, c.ID
 	a.LastSeen = now
 	a.SequenceNum = msg.GetSequenceNum()
 	a.Messages++
@@ -133,6 +146,14 @@ func (s *Store) Apply(now time.Time, c Conn, msg *protobufs.AgentToServer) Repor
 			r.Lines = append(r.Lines, line)
 		}
 	}
+	if cs := msg.GetConnectionSettingsStatus(); cs != nil {
+		if line := a.mergeConnectionStatus(now, cs); line != "" {
+			r.Lines = append(r.Lines, line)
+		}
+	}
+	if r.ConnectionSettings = a.pendingConnection(); r.ConnectionSettings != nil {
+		r.Lines = append(r.Lines, "connection settings "+shortHash(a.SentConnection.Hash)+" sent: "+a.SentConnection.Summary())
+	}
 	r.RemoteConfig = a.pendingRemoteConfig()
 	if r.RemoteConfig != nil {
 		r.Lines = append(r.Lines, "remote config "+shortHash(a.SentConfig.Hash)+" sent")
@@ -143,6 +164,14 @@ func (s *Store) Apply(now time.Time, c Conn, msg *protobufs.AgentToServer) Repor
 	}
 	r.Agent = a.Label()
 	return r
+}
+
+// to names the listener the connection reached, when known.
+func (c Conn) to() string {
+	if c.Listener == "" {
+		return ""
+	}
+	return " to " + c.Listener
 }
 
 // mergeConfig stores the effective config. The first non-empty report is

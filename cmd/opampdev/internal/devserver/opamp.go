@@ -2,6 +2,7 @@ package devserver
 
 import (
 	"context"
+	"net"
 	"net/http"
 
 	"github.com/open-telemetry/opamp-go/protobufs"
@@ -11,10 +12,11 @@ import (
 )
 
 // serverCapabilities is what the dev server does: it listens, and offers
-// the remote configs typed into its page.
+// the remote configs and connection settings typed into its page.
 const serverCapabilities = uint64(protobufs.ServerCapabilities_ServerCapabilities_AcceptsStatus |
 	protobufs.ServerCapabilities_ServerCapabilities_AcceptsEffectiveConfig |
-	protobufs.ServerCapabilities_ServerCapabilities_OffersRemoteConfig)
+	protobufs.ServerCapabilities_ServerCapabilities_OffersRemoteConfig |
+	protobufs.ServerCapabilities_ServerCapabilities_OffersConnectionSettings)
 
 // onConnecting accepts every request and gives it its own handler, so the
 // handler knows its transport and connection ID. opamp-go treats a request
@@ -26,6 +28,10 @@ func (s *Server) onConnecting(req *http.Request) types.ConnectionResponse {
 		tr = agents.TransportHTTP
 	}
 	h := &connHandler{s: s, conn: agents.Conn{ID: s.nextID.Add(1), Transport: tr, Remote: req.RemoteAddr}}
+	// With several listeners, the one reached tells where an agent is.
+	if a, ok := req.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		h.conn.Listener = a.String()
+	}
 	return types.ConnectionResponse{
 		Accept: true,
 		ConnectionCallbacks: types.ConnectionCallbacks{
@@ -60,6 +66,9 @@ func (h *connHandler) onMessage(_ context.Context, _ types.Connection, msg *prot
 		Flags:        r.Flags,
 		Capabilities: serverCapabilities,
 		RemoteConfig: r.RemoteConfig,
+		// ConnectionSettings: only an offer an HTTP agent (or one that was
+		// offline) has not had; a WebSocket one gets it pushed.
+		ConnectionSettings: r.ConnectionSettings,
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,9 +27,13 @@ const maxConfigBytes = 4 << 20
 // sendTimeout bounds pushing a config on a WebSocket connection.
 const sendTimeout = 5 * time.Second
 
-// SendResult is the answer to POST /api/agents/{uid}/config.
+// SendResult is the answer to POST /api/agents/{uid}/config and
+// /api/agents/{uid}/connection.
 type SendResult struct {
-	Hash string `json:"hash"` // hex sha256 of the body, the config's hash
+	// Hash is the offer's hash in hex: for a config sha256 of the body,
+	// for connection settings a hash of their content (stable while the
+	// server runs).
+	Hash string `json:"hash"`
 	// Delivered is false when the agent gets the config with the answer to
 	// its next message (HTTP polling, or offline).
 	Delivered bool `json:"delivered"`
@@ -41,39 +46,19 @@ type SendResult struct {
 // present, naming this server, and a local host name (against DNS
 // rebinding).
 func (s *Server) postConfig(w http.ResponseWriter, r *http.Request) {
-	if err := checkLocalRequest(r); err != nil {
-		http.Error(w, err.Error(), http.StatusForbidden)
-		return
-	}
-	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/yaml" && ct != "text/yaml" {
-		http.Error(w, "the body must be YAML sent as Content-Type application/yaml or text/yaml", http.StatusUnsupportedMediaType)
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxConfigBytes))
-	if err != nil {
-		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-			http.Error(w, fmt.Sprintf("the config is larger than %d bytes", mbe.Limit), http.StatusRequestEntityTooLarge)
-			return
-		}
-		http.Error(w, "reading the body: "+err.Error(), http.StatusBadRequest)
+	body, ok := readOffer(w, r, maxConfigBytes, "application/yaml", "text/yaml")
+	if !ok {
 		return
 	}
 	uid := r.PathValue("uid")
 	o, err := s.store.Offer(s.cfg.Now(), uid, body)
-	switch {
-	case errors.Is(err, agents.ErrUnknownAgent):
-		http.Error(w, err.Error(), http.StatusNotFound)
-		return
-	case errors.Is(err, agents.ErrNotAccepted):
-		http.Error(w, err.Error(), http.StatusConflict)
-		return
-	case err != nil:
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+	if err != nil {
+		offerError(w, err)
 		return
 	}
 	res := SendResult{Hash: o.Hash}
 	if o.Push != nil {
-		if res.Delivered = s.push(r.Context(), uid, o); !res.Delivered {
+		if res.Delivered = s.push(r.Context(), uid, o.Agent, o.ConnID, &protobufs.ServerToAgent{RemoteConfig: o.Push}); !res.Delivered {
 			s.store.Requeue(uid, o.Hash)
 		}
 	}
@@ -82,28 +67,68 @@ func (s *Server) postConfig(w http.ResponseWriter, r *http.Request) {
 		line = fmt.Sprintf("remote config %.8s queued (%d bytes): it goes with the answer to the agent's next message", o.Hash, len(body))
 	}
 	s.out.report(agents.Report{Agent: o.Agent, Lines: []string{line}})
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(res)
+	writeJSON(w, res)
 }
 
-// push sends msg on the agent's open WebSocket connection. When that
-// connection has just closed, the agent gets the config on its next one.
-func (s *Server) push(ctx context.Context, uid string, o agents.Offered) bool {
+// readOffer checks that r may change an agent and reads its body, of one
+// of the content types (which a cross-site form or no-preflight fetch
+// cannot set) and at most limit bytes. It answers the request itself, and
+// returns false, when it refuses it.
+func readOffer(w http.ResponseWriter, r *http.Request, limit int64, types ...string) ([]byte, bool) {
+	if err := checkLocalRequest(r); err != nil {
+		http.Error(w, err.Error(), http.StatusForbidden)
+		return nil, false
+	}
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); !slices.Contains(types, ct) {
+		http.Error(w, "the body must be sent as Content-Type "+strings.Join(types, " or "), http.StatusUnsupportedMediaType)
+		return nil, false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			http.Error(w, fmt.Sprintf("the body is larger than %d bytes", mbe.Limit), http.StatusRequestEntityTooLarge)
+			return nil, false
+		}
+		http.Error(w, "reading the body: "+err.Error(), http.StatusBadRequest)
+		return nil, false
+	}
+	return body, true
+}
+
+// offerError answers a refused offer with the status that fits err.
+func offerError(w http.ResponseWriter, err error) {
+	code := http.StatusInternalServerError
+	switch {
+	case errors.Is(err, agents.ErrUnknownAgent):
+		code = http.StatusNotFound
+	case errors.Is(err, agents.ErrNotAccepted), errors.Is(err, agents.ErrConnectionNotAccepted):
+		code = http.StatusConflict
+	case errors.Is(err, agents.ErrBadOffer):
+		code = http.StatusBadRequest
+	}
+	http.Error(w, err.Error(), code)
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// push sends msg on the agent's open WebSocket connection connID. When
+// that connection has just closed, it reports false: the caller queues
+// the offer for the agent's next message.
+func (s *Server) push(ctx context.Context, uid, label string, connID uint64, msg *protobufs.ServerToAgent) bool {
 	s.mu.Lock()
-	c := s.conns[o.ConnID]
+	c := s.conns[connID]
 	s.mu.Unlock()
 	if c == nil {
 		return false
 	}
 	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	defer cancel()
-	err := c.Send(ctx, &protobufs.ServerToAgent{
-		InstanceUid:  instanceUID(uid),
-		RemoteConfig: o.Push,
-		Capabilities: serverCapabilities,
-	})
-	if err != nil {
-		s.out.report(agents.Report{Agent: o.Agent, Lines: []string{"sending remote config: " + err.Error()}})
+	msg.InstanceUid, msg.Capabilities = instanceUID(uid), serverCapabilities
+	if err := c.Send(ctx, msg); err != nil {
+		s.out.report(agents.Report{Agent: label, Lines: []string{"sending to the agent: " + err.Error()}})
 		return false
 	}
 	return true
@@ -118,7 +143,7 @@ func instanceUID(s string) []byte {
 	return b
 }
 
-var errNotLocal = errors.New("config changes are accepted only from the dev server's own page on a local address (localhost or an IP)")
+var errNotLocal = errors.New("changes are accepted only from the dev server's own page on a local address (localhost or an IP)")
 
 // checkLocalRequest refuses a request whose Host is a DNS name other than
 // localhost, or whose Origin is another site.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -107,9 +108,17 @@ func (a *applyingAgent) last() *protobufs.AgentRemoteConfig {
 // postConfig sends body as the page does and returns the status and answer.
 func postConfig(t *testing.T, srv *Server, uid, body string, header map[string]string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, "http://"+srv.UIAddr().String()+"/api/agents/"+uid+"/config", strings.NewReader(body))
+	h := map[string]string{"Content-Type": "application/yaml"}
+	maps.Copy(h, header)
+	return post(t, srv, "/api/agents/"+uid+"/config", body, h)
+}
+
+// post sends body to the page's server at path, with the headers given
+// ("Host" sets the request's host), and returns the status and answer.
+func post(t *testing.T, srv *Server, path, body string, header map[string]string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, "http://"+srv.UIAddr().String()+path, strings.NewReader(body))
 	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/yaml")
 	for k, v := range header {
 		if k == "Host" {
 			req.Host = v

@@ -1,7 +1,8 @@
 // Package devserver is a small OpAMP server for trying the distro locally:
-// it accepts agents over WebSocket and plain HTTP on one endpoint, prints
-// what they report, and serves a status page and JSON API from which a
-// remote config can be sent to an agent that accepts one.
+// it accepts agents over WebSocket and plain HTTP on one endpoint (on one
+// or more listeners), prints what they report, and serves a status page
+// and JSON API from which a remote config, or new connection settings,
+// can be sent to an agent that accepts them.
 package devserver // import "github.com/opampext/opampextension/cmd/opampdev/internal/devserver"
 
 import (
@@ -11,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,7 +26,10 @@ import (
 // Config is the dev server's configuration; zero fields take the defaults
 // noted on each.
 type Config struct {
-	OpAMPAddr  string           // OpAMP listen address; default 0.0.0.0:4320
+	// OpAMPAddrs are the OpAMP listen addresses, all serving the same
+	// agents (so an agent can be moved from one to another by a
+	// connection settings offer); default 0.0.0.0:4320.
+	OpAMPAddrs []string
 	OpAMPPath  string           // OpAMP URL path; default /v1/opamp
 	UIAddr     string           // status page listen address; default 127.0.0.1:4321
 	StaleAfter time.Duration    // HTTP agents silent this long are offline; default 90s (3 default polls)
@@ -33,8 +38,8 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
-	if c.OpAMPAddr == "" {
-		c.OpAMPAddr = "0.0.0.0:4320"
+	if len(c.OpAMPAddrs) == 0 {
+		c.OpAMPAddrs = []string{"0.0.0.0:4320"}
 	}
 	if c.OpAMPPath == "" {
 		c.OpAMPPath = "/v1/opamp"
@@ -60,7 +65,8 @@ type Server struct {
 	out   *printer
 
 	opampSrv, uiSrv *http.Server
-	opampLn, uiLn   net.Listener
+	opampLns        []net.Listener
+	uiLn            net.Listener
 	nextID          atomic.Uint64
 
 	mu      sync.Mutex
@@ -84,7 +90,7 @@ func New(cfg Config) *Server {
 	}
 }
 
-// Start listens on both addresses and serves in the background.
+// Start listens on every address and serves in the background.
 func (s *Server) Start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -100,21 +106,42 @@ func (s *Server) Start() error {
 	mux := http.NewServeMux()
 	mux.HandleFunc(s.cfg.OpAMPPath, handler)
 
-	if s.opampLn, err = net.Listen("tcp", s.cfg.OpAMPAddr); err != nil {
-		return fmt.Errorf("devserver: OpAMP listen address %q: %w", s.cfg.OpAMPAddr, err)
-	}
-	if s.uiLn, err = net.Listen("tcp", s.cfg.UIAddr); err != nil {
-		_ = s.opampLn.Close()
-		return fmt.Errorf("devserver: page listen address %q: %w", s.cfg.UIAddr, err)
+	if err := s.listen(); err != nil {
+		return err
 	}
 	s.opampSrv = &http.Server{Handler: mux, ConnContext: connContext, ReadHeaderTimeout: 10 * time.Second}
 	s.uiSrv = &http.Server{Handler: s.uiHandler(), ReadHeaderTimeout: 10 * time.Second}
 	s.started = true
 
-	s.bg.Add(3)
-	go s.serve(s.opampSrv, s.opampLn)
+	s.bg.Add(len(s.opampLns) + 2)
+	for _, ln := range s.opampLns {
+		go s.serve(s.opampSrv, ln)
+	}
 	go s.serve(s.uiSrv, s.uiLn)
 	go s.sweep()
+	return nil
+}
+
+// listen opens every listener, or none.
+func (s *Server) listen() error {
+	fail := func(err error) error {
+		for _, ln := range s.opampLns {
+			_ = ln.Close()
+		}
+		s.opampLns = nil
+		return err
+	}
+	for _, addr := range s.cfg.OpAMPAddrs {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fail(fmt.Errorf("devserver: OpAMP listen address %q: %w", addr, err))
+		}
+		s.opampLns = append(s.opampLns, ln)
+	}
+	var err error
+	if s.uiLn, err = net.Listen("tcp", s.cfg.UIAddr); err != nil {
+		return fail(fmt.Errorf("devserver: page listen address %q: %w", s.cfg.UIAddr, err))
+	}
 	return nil
 }
 
@@ -143,8 +170,28 @@ func (s *Server) sweep() {
 	}
 }
 
-// OpAMPAddr is the address the OpAMP endpoint listens on (after Start).
-func (s *Server) OpAMPAddr() net.Addr { return s.opampLn.Addr() }
+// OpAMPAddr is the address the first OpAMP listener listens on (after
+// Start).
+func (s *Server) OpAMPAddr() net.Addr { return s.opampLns[0].Addr() }
+
+// OpAMPURLs are the WebSocket URLs of the OpAMP listeners (after Start),
+// with a wildcard address turned into localhost.
+func (s *Server) OpAMPURLs() []string {
+	out := make([]string, len(s.opampLns))
+	for i, ln := range s.opampLns {
+		out[i] = "ws://" + Reachable(ln.Addr()) + s.cfg.OpAMPPath
+	}
+	return out
+}
+
+// Reachable turns a wildcard listen address into one a local client can
+// dial.
+func Reachable(a net.Addr) string {
+	if t, ok := a.(*net.TCPAddr); ok && t.IP.IsUnspecified() {
+		return net.JoinHostPort("localhost", strconv.Itoa(t.Port))
+	}
+	return a.String()
+}
 
 // UIAddr is the address the status page listens on (after Start).
 func (s *Server) UIAddr() net.Addr { return s.uiLn.Addr() }

@@ -44,14 +44,16 @@ func (s *syncBuffer) String() string {
 
 func startServer(t *testing.T, out io.Writer) *Server {
 	t.Helper()
-	srv := New(Config{OpAMPAddr: "127.0.0.1:0", UIAddr: "127.0.0.1:0", StaleAfter: time.Second, Out: out})
+	srv := New(Config{OpAMPAddrs: []string{"127.0.0.1:0"}, UIAddr: "127.0.0.1:0", StaleAfter: time.Second, Out: out})
 	require.NoError(t, srv.Start())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		assert.NoError(t, srv.Shutdown(ctx))
-	})
+	t.Cleanup(func() { shutdown(t, srv) })
 	return srv
+}
+
+func shutdown(t *testing.T, srv *Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	assert.NoError(t, srv.Shutdown(ctx))
 }
 
 var agentUID = clienttypes.InstanceUid{0x01, 0x92, 0xf3, 0xa5, 0x7c, 0x4e, 0x7b, 0x8a, 0x9c, 0x1d, 0x2e, 0x3f, 0x4a, 0x5b, 0x6c, 0x7d}
@@ -133,22 +135,25 @@ func startAgentWith(t *testing.T, tr agents.Transport, srv *Server, opts agentOp
 
 func getAgents(t *testing.T, srv *Server) []agents.Agent {
 	t.Helper()
-	resp, err := http.Get("http://" + srv.UIAddr().String() + "/api/agents")
-	require.NoError(t, err)
-	defer func() { _ = resp.Body.Close() }()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
 	var out []agents.Agent
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	require.NoError(t, json.Unmarshal([]byte(get(t, srv, "/api/agents", "application/json")), &out))
 	return out
 }
 
 func getPage(t *testing.T, srv *Server) string {
 	t.Helper()
-	resp, err := http.Get("http://" + srv.UIAddr().String() + "/")
+	return get(t, srv, "/", "text/html; charset=utf-8")
+}
+
+// get fetches path from the page's server, which must answer 200 with
+// contentType.
+func get(t *testing.T, srv *Server, path, contentType string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + srv.UIAddr().String() + path)
 	require.NoError(t, err)
 	defer func() { _ = resp.Body.Close() }()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, contentType, resp.Header.Get("Content-Type"))
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	return string(b)
@@ -214,7 +219,7 @@ func TestAgentLifecycle(t *testing.T) {
 // Shutdown must close WebSocket connections http.Server does not track;
 // goleak in TestMain catches a read loop left behind.
 func TestShutdownClosesOpenConnections(t *testing.T) {
-	srv := New(Config{OpAMPAddr: "127.0.0.1:0", UIAddr: "127.0.0.1:0"})
+	srv := New(Config{OpAMPAddrs: []string{"127.0.0.1:0"}, UIAddr: "127.0.0.1:0"})
 	require.NoError(t, srv.Start())
 	c := startAgent(t, agents.TransportWebSocket, srv)
 	require.Eventually(t, func() bool {
@@ -237,8 +242,9 @@ func TestStartErrors(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{"bad OpAMP address", Config{OpAMPAddr: "127.0.0.1:notaport", UIAddr: "127.0.0.1:0"}, `OpAMP listen address "127.0.0.1:notaport"`},
-		{"page port taken", Config{OpAMPAddr: "127.0.0.1:0", UIAddr: busy.UIAddr().String()}, "page listen address"},
+		{"bad OpAMP address", Config{OpAMPAddrs: []string{"127.0.0.1:notaport"}, UIAddr: "127.0.0.1:0"}, `OpAMP listen address "127.0.0.1:notaport"`},
+		{"second OpAMP port taken", Config{OpAMPAddrs: []string{"127.0.0.1:0", busy.OpAMPAddr().String()}, UIAddr: "127.0.0.1:0"}, "OpAMP listen address"},
+		{"page port taken", Config{OpAMPAddrs: []string{"127.0.0.1:0"}, UIAddr: busy.UIAddr().String()}, "page listen address"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
