@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"sync"
 	"testing"
@@ -81,12 +82,29 @@ type certOpts struct {
 	pub                 any // another key than the CSR's
 }
 
-// sign issues a certificate for the CSR in req, checking its signature
-// first as a server must, and returns it as PEM.
+// sign issues a certificate for the CSR in req; see issue.
 func (ca *testCA) sign(t testing.TB, req *protobufs.ConnectionSettingsRequest, o certOpts) []byte {
 	t.Helper()
-	csr := parseCSR(t, req)
-	require.NoError(t, csr.CheckSignature())
+	cert, err := ca.issue(req.GetOpamp().GetCertificateRequest().GetCsr(), o)
+	require.NoError(t, err)
+	return cert
+}
+
+// issue is what an OpAMP server does with a CSR: check its signature,
+// then issue a certificate for its key and names, as PEM. It returns
+// errors rather than failing a test, for the server's goroutines.
+func (ca *testCA) issue(csrPEM []byte, o certOpts) ([]byte, error) {
+	blk, _ := pem.Decode(csrPEM)
+	if blk == nil || blk.Type != "CERTIFICATE REQUEST" {
+		return nil, errors.New("no PEM CSR")
+	}
+	csr, err := x509.ParseCertificateRequest(blk.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	if err := csr.CheckSignature(); err != nil {
+		return nil, err
+	}
 	if o.notBefore.IsZero() {
 		o.notBefore = t0.Add(-time.Minute)
 	}
@@ -112,8 +130,10 @@ func (ca *testCA) sign(t testing.TB, req *protobufs.ConnectionSettingsRequest, o
 		ExtKeyUsage:  o.usage,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tpl, ca.cert, pub, ca.key)
-	require.NoError(t, err)
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
 }
 
 // parseCSR digs the CSR out of the request and parses it.
@@ -163,4 +183,22 @@ func noRequest(t testing.TB, r *Rotator, current *x509.Certificate) string {
 	require.NoError(t, err)
 	require.Nil(t, req, "a request went out: %s", why)
 	return why
+}
+
+// pem is the CA certificate as PEM, for an offer's ca_cert.
+func (ca *testCA) pem() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw})
+}
+
+// parseCN is the CommonName of a PEM CSR, "" when it does not parse.
+func parseCN(csrPEM []byte) string {
+	blk, _ := pem.Decode(csrPEM)
+	if blk == nil {
+		return ""
+	}
+	csr, err := x509.ParseCertificateRequest(blk.Bytes)
+	if err != nil {
+		return ""
+	}
+	return csr.Subject.CommonName
 }
