@@ -19,6 +19,12 @@
 //     certificate and key PEM for the try-then-switch path.
 //  4. Rotator.Applied (the switch worked) or Rotator.Failed (it did not)
 //     closes the round.
+//
+// Rotator.Key is the other way to complete an offer: it has the shape of
+// connsettings.KeySource and finds the pending or the accepted key by the
+// offered certificate's public key (also after a restart, for settings
+// persisted without their key). A round completed that way closes when
+// Request next sees the new certificate in use.
 package certrotate
 
 import (

@@ -238,7 +238,9 @@ func (r *Rotator) promote(certPEM []byte) error {
 // promoteInUse closes a round that was applied without Applied (the
 // caller completed the offer through Key, or crashed before Applied): the
 // certificate in use is for the pending key, so the pending key is the
-// accepted one, and the next round needs a new key. Called with mu held.
+// accepted one, and the next round needs a new key. Only the leaf is
+// known here, so Accepted then returns the leaf without its chain. Called
+// with mu held.
 func (r *Rotator) promoteInUse(current *x509.Certificate) error {
 	if current == nil || r.pending == nil || !r.pending.PublicKey.Equal(current.PublicKey) {
 		return nil
