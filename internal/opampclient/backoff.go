@@ -41,6 +41,9 @@ func spread(s time.Duration) time.Duration {
 type gate struct {
 	holdUntil atomic.Int64 // unix nanoseconds
 	stop      <-chan struct{}
+	// kick ends a wait early (and the hold with it): a switch to another
+	// connection (TryConnection) is waiting. Nil never kicks.
+	kick <-chan struct{}
 }
 
 // hold delays every attempt for d from now (never shortening a hold).
@@ -72,6 +75,8 @@ func (g *gate) wait(d time.Duration) bool {
 	defer t.Stop()
 	select {
 	case <-t.C:
+		return true
+	case <-g.kick:
 		return true
 	case <-g.stop:
 		return false

@@ -57,6 +57,10 @@ type Handler struct {
 	// offers, reduced to the parts the agent's capabilities accept (the
 	// heartbeat interval is the client's own to apply, and stays in).
 	OnConnectionSettings func(ctx context.Context, offers *protobufs.ConnectionSettingsOffers)
+	// OnConnectionReverted says the client went back from a connection
+	// it had switched to (TryConnection, or Settings.Fallback's partner)
+	// because that one kept failing before it was proven.
+	OnConnectionReverted func(from, to Connection)
 	// GetEffectiveConfig is asked once, before the first message, when the
 	// agent reports its effective config and none was given yet.
 	GetEffectiveConfig func(ctx context.Context) (*protobufs.EffectiveConfig, error)
@@ -76,6 +80,11 @@ type Settings struct {
 	Header     http.Header
 	HeaderFunc func(ctx context.Context, h http.Header) http.Header
 	TLS        *tls.Config
+	// Fallback, when set, is where the client goes when the first
+	// attempts on the connection above fail before one lasts (settings a
+	// server offered and a restart kept, with the local file's as their
+	// fallback); see TryConnection.
+	Fallback *Connection
 	// ProxyURL, when set, replaces the environment's proxy settings;
 	// ProxyHeader goes in its CONNECT request.
 	ProxyURL    string
@@ -144,6 +153,12 @@ type Client struct {
 	// instances pays nothing for it.
 	unavailable atomic.Pointer[protobufs.ServerErrorResponse]
 
+	// switching holds the state of TryConnection and fallbacks.
+	switching
+	// switched (capacity 1) wakes the run loop for a connection that
+	// TryConnection handed over.
+	switched chan struct{}
+
 	stopping     chan struct{}
 	stopOnce     sync.Once
 	stopDeadline atomic.Int64 // unix nanoseconds, set before stopping closes
@@ -207,10 +222,13 @@ func Start(_ context.Context, s Settings) (*Client, error) {
 		dialer:   newDialer(s.Observer),
 		stopping: make(chan struct{}),
 		done:     make(chan struct{}),
+		switched: make(chan struct{}, 1),
 	}
 	c.limits.configured = s.MaxSendSize
 	c.current.Store(s.connection())
+	c.previous = s.Fallback
 	c.gate.stop = c.stopping
+	c.gate.kick = c.switched
 	c.heartbeat.Store(int64(s.Heartbeat))
 	c.report.setDescription(s.Description)
 	c.report.setHealth(s.Health)                  // nil: not reported
@@ -309,14 +327,9 @@ func (c *Client) isStopping() bool {
 	}
 }
 
-// headers builds the headers of one dial or request. When ctx ends while
-// HeaderFunc runs, the attempt is abandoned: its headers may lack what
-// HeaderFunc could not finish.
-func (c *Client) headers(ctx context.Context) (http.Header, error) {
-	return c.headersFor(ctx, c.current.Load())
-}
-
-// headersFor builds the headers of one dial or request on conn.
+// headersFor builds the headers of one dial or request on conn. When ctx
+// ends while HeaderFunc runs, the attempt is abandoned: its headers may
+// lack what HeaderFunc could not finish.
 func (c *Client) headersFor(ctx context.Context, conn *Connection) (http.Header, error) {
 	h := conn.Header.Clone()
 	if h == nil {

@@ -30,11 +30,11 @@ const (
 	sendRate  = time.Second
 )
 
-func (c *Client) httpClient() (*http.Client, error) {
+func (c *Client) httpClient(cn *Connection) (*http.Client, error) {
 	tr := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           c.dialer.DialContext,
-		TLSClientConfig:       c.settings.TLS,
+		TLSClientConfig:       cn.TLS,
 		TLSHandshakeTimeout:   handshakeTimeout,
 		ResponseHeaderTimeout: requestTimeout,
 		MaxIdleConnsPerHost:   1,
@@ -42,13 +42,13 @@ func (c *Client) httpClient() (*http.Client, error) {
 		// (see keepAliveWatch).
 		IdleConnTimeout: max(90*time.Second, 2*c.settings.PollingInterval),
 	}
-	if c.settings.ProxyURL != "" {
-		pu, err := url.Parse(c.settings.ProxyURL)
+	if cn.ProxyURL != "" {
+		pu, err := url.Parse(cn.ProxyURL)
 		if err != nil {
 			return nil, fmt.Errorf("proxy url: %w", err)
 		}
 		tr.Proxy = http.ProxyURL(pu)
-		tr.ProxyConnectHeader = c.settings.ProxyHeader
+		tr.ProxyConnectHeader = cn.ProxyHeader
 	}
 	return &http.Client{Transport: tr, Timeout: requestTimeout}, nil
 }
@@ -59,13 +59,14 @@ func (c *Client) httpClient() (*http.Client, error) {
 // successful one carries the full state.
 func (c *Client) runHTTP(ctx context.Context) {
 	defer close(c.done)
-	hc, err := c.httpClient()
+	active := c.current.Load()
+	hc, err := c.httpClient(active)
 	if err != nil {
 		c.logger.Error("Cannot connect to the OpAMP server", zap.Error(err))
 		<-c.stopping
 		return
 	}
-	defer hc.CloseIdleConnections()
+	defer func() { hc.CloseIdleConnections() }()
 	c.loadEffectiveConfig(ctx)
 
 	tokens := newTokenBucket(sendBurst, sendRate)
@@ -84,6 +85,7 @@ func (c *Client) runHTTP(ctx context.Context) {
 			c.goodbyeHTTP(hc)
 			return
 		case <-timer.C:
+		case <-c.switched:
 		case <-c.report.wake:
 			if failures > 0 || !c.report.pending() {
 				continue // the retry carries it; or nothing to carry
@@ -99,8 +101,24 @@ func (c *Client) runHTTP(ctx context.Context) {
 			c.goodbyeHTTP(hc)
 			return
 		}
+		if h, ok := c.takeHandover(); ok {
+			c.process(ctx, h.reply) // the probe's answer, from the new server
+		}
+		if cur := c.current.Load(); cur != active {
+			// TryConnection switched, or a fallback: the old server hears
+			// no goodbye (the new one already has the agent).
+			nhc, err := c.httpClient(cur)
+			if err != nil {
+				c.logger.Error("Cannot connect to the OpAMP server", zap.Error(err))
+				<-c.stopping
+				return
+			}
+			hc.CloseIdleConnections()
+			hc, active = nhc, cur
+			ka = keepAliveWatch{}
+		}
 		o := c.report.next(true)
-		answer, err := c.post(ctx, hc, o, &ka)
+		answer, err := c.post(ctx, hc, active, o, &ka)
 		var se *StatusError
 		switch {
 		case errors.Is(err, errEncode) || errors.Is(err, errTooLarge):
@@ -139,9 +157,11 @@ func (c *Client) runHTTP(ctx context.Context) {
 				c.gate.hold(se.RetryAfter)
 			}
 			schedule(backoff(failures))
+			c.fallBack(failures)
 			continue
 		}
 		failures = 0
+		c.proven()
 		if c.state.onConnect() {
 			c.onConnected()
 		}
@@ -177,12 +197,12 @@ func (c *Client) runHTTP(ctx context.Context) {
 var errAnswerTooLarge = errors.New("the OpAMP server's answer is larger than max_message_size")
 
 // post sends one message and returns the server's answer.
-func (c *Client) post(ctx context.Context, hc *http.Client, o *outgoing, ka *keepAliveWatch) (*protobufs.ServerToAgent, error) {
+func (c *Client) post(ctx context.Context, hc *http.Client, cn *Connection, o *outgoing, ka *keepAliveWatch) (*protobufs.ServerToAgent, error) {
 	body, err := c.encodeWithin(nil, o)
 	if err != nil {
 		return nil, err
 	}
-	header, err := c.headers(ctx)
+	header, err := c.headersFor(ctx, cn)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +221,7 @@ func (c *Client) post(ctx context.Context, hc *http.Client, o *outgoing, ka *kee
 	if ka != nil {
 		ctx = httptrace.WithClientTrace(ctx, ka.trace())
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.settings.URL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cn.URL, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
@@ -258,7 +278,7 @@ func (c *Client) goodbyeHTTP(hc *http.Client) {
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), c.goodbyeDeadline())
 	defer cancel()
-	if _, err := c.post(ctx, hc, c.report.disconnect(false), nil); err != nil {
+	if _, err := c.post(ctx, hc, c.current.Load(), c.report.disconnect(false), nil); err != nil {
 		c.logger.Debug("Could not send AgentDisconnect", zap.Error(err))
 		return
 	}

@@ -278,9 +278,21 @@ func (r *reportState) next(heartbeat bool) *outgoing {
 	if !heartbeat && !r.pendingLocked() {
 		return nil
 	}
+	return r.buildLocked(r.version[fFullState] != r.sent[fFullState])
+}
+
+// fullSnapshot is the full state as a message, for a connection other
+// than the serving one (TryConnection's probe); what it carries is marked
+// delivered only if that connection is kept.
+func (r *reportState) fullSnapshot() *outgoing {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.buildLocked(true)
+}
+
+func (r *reportState) buildLocked(full bool) *outgoing {
 	o := &outgoing{versions: r.version}
 	m := r.headerLocked()
-	full := r.version[fFullState] != r.sent[fFullState]
 	changed := func(f field) bool { return full || r.version[f] != r.sent[f] }
 	if changed(fDescription) && r.description != nil {
 		m.AgentDescription = r.description

@@ -38,40 +38,41 @@ var wsWriteBuffers = &sync.Pool{}
 // errHeader: the OpAMP WebSocket header, a varint, must be 0.
 var errHeader = errors.New("unsupported OpAMP WebSocket message header")
 
-func (c *Client) wsDialer() (*websocket.Dialer, error) {
+// wsDialer dials conn's server; dialled gets the connection being dialled,
+// for whoever must be able to cut it: gorilla reads the handshake answer
+// without watching the context.
+func (c *Client) wsDialer(cn *Connection, dialled func(net.Conn)) (*websocket.Dialer, error) {
 	d := &websocket.Dialer{
 		NetDialContext:    c.dialer.DialContext,
 		Proxy:             http.ProxyFromEnvironment,
-		TLSClientConfig:   c.settings.TLS,
+		TLSClientConfig:   cn.TLS,
 		HandshakeTimeout:  handshakeTimeout,
 		EnableCompression: c.settings.Compression,
 		ReadBufferSize:    1024,
 		WriteBufferSize:   1024,
 		WriteBufferPool:   wsWriteBuffers,
 	}
-	if c.settings.ProxyURL != "" {
-		pu, err := url.Parse(c.settings.ProxyURL)
+	if cn.ProxyURL != "" {
+		pu, err := url.Parse(cn.ProxyURL)
 		if err != nil {
 			return nil, fmt.Errorf("proxy url: %w", err)
 		}
 		d.Proxy = http.ProxyURL(pu)
-		if len(c.settings.ProxyHeader) > 0 && pu.Scheme == "http" {
+		if len(cn.ProxyHeader) > 0 && pu.Scheme == "http" {
 			// gorilla's own tunnel sends no custom header: open it here,
 			// and let gorilla run TLS (for wss) over it.
 			d.Proxy = nil
-			header := c.settings.ProxyHeader
+			header := cn.ProxyHeader
 			d.NetDialContext = func(ctx context.Context, _, addr string) (net.Conn, error) {
 				return c.dialer.connectVia(ctx, pu, header, addr)
 			}
 		}
 	}
-	// Keep the connection being dialled where Stop can cut it: gorilla
-	// reads the handshake answer without watching the context.
 	base := d.NetDialContext
 	d.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		conn, err := base(ctx, network, addr)
 		if err == nil {
-			c.setConn(conn)
+			dialled(conn)
 		}
 		return conn, err
 	}
@@ -83,12 +84,11 @@ func (c *Client) wsDialer() (*websocket.Dialer, error) {
 // backoff; every attempt also waits out the server's retry_after.
 func (c *Client) runWS(ctx context.Context) {
 	defer close(c.done)
-	d, err := c.wsDialer()
-	if err != nil {
-		c.logger.Error("Cannot connect to the OpAMP server", zap.Error(err))
-		<-c.stopping
-		return
-	}
+	defer c.dropHandover()
+	var (
+		d      *websocket.Dialer
+		active *Connection // the connection d dials
+	)
 	failures := 0
 	var wait time.Duration
 	first := true
@@ -101,41 +101,77 @@ func (c *Client) runWS(ctx context.Context) {
 	// message as too large (1009); the limit learnt holds for the next.
 	refusedBig := false
 	for c.gate.wait(wait) {
-		cut := context.AfterFunc(ctx, c.closeConn) // Stop cancels ctx
-		conn, err := c.dialWS(ctx, d)
-		cut()
-		if err != nil {
-			if c.isStopping() {
-				return
+		var conn *websocket.Conn
+		h, handedOver := c.takeHandover()
+		if handedOver {
+			conn = h.conn
+		} else {
+			if cur := c.current.Load(); cur != active {
+				nd, err := c.wsDialer(cur, func(conn net.Conn) { c.setConn(conn) })
+				if err != nil {
+					c.logger.Error("Cannot connect to the OpAMP server", zap.Error(err))
+					<-c.stopping
+					return
+				}
+				d, active = nd, cur
 			}
-			failures++
-			c.state.onFailed(err)
-			var se *StatusError
-			if errors.As(err, &se) && se.RetryAfter > 0 {
-				c.gate.hold(se.RetryAfter)
+			cut := context.AfterFunc(ctx, c.closeConn) // Stop cancels ctx
+			var err error
+			conn, err = c.dialWS(ctx, d, active)
+			cut()
+			if err != nil {
+				if c.isStopping() {
+					return
+				}
+				if c.handoverPending() {
+					wait = 0 // TryConnection cut this dial: its connection waits
+					continue
+				}
+				failures++
+				c.state.onFailed(err)
+				var se *StatusError
+				if errors.As(err, &se) && se.RetryAfter > 0 {
+					c.gate.hold(se.RetryAfter)
+				}
+				wait = backoff(failures)
+				if connected {
+					wait += spread(c.settings.ReconnectSpread)
+				}
+				c.fallBack(failures)
+				continue
 			}
-			wait = backoff(failures)
-			if connected {
-				wait += spread(c.settings.ReconnectSpread)
-			}
-			continue
 		}
 		connected = true
 		c.state.onConnect()
-		c.report.forgetServer()
-		if !refusedBig {
-			c.limits.forget()
+		if !handedOver {
+			// A handed-over connection carried the probe's full state,
+			// and the server's capabilities in its answer.
+			c.report.forgetServer()
+			if !refusedBig {
+				c.limits.forget()
+			}
+			c.report.markFull() // HTTP needs none: its first message and every retry are full
 		}
-		c.report.markFull() // HTTP needs none: its first message and every retry are full
 		c.onConnected()
+		if handedOver {
+			c.process(ctx, h.reply) // the probe's answer, from the new server
+		}
 		if first {
 			c.loadEffectiveConfig(ctx)
 			first = false
 		}
 		began := time.Now()
-		err = c.serveWS(ctx, conn)
+		err := c.serveWS(ctx, conn)
 		if c.isStopping() {
 			return
+		}
+		if c.handoverPending() {
+			// TryConnection switched: the next connection is waiting.
+			wait = 0
+			continue
+		}
+		if time.Since(began) >= minStable {
+			c.proven() // no going back to a previous connection
 		}
 		c.state.onLost(err)
 		refusedBig = isTooBigClose(err)
@@ -152,6 +188,7 @@ func (c *Client) runWS(ctx context.Context) {
 			// a redial loop.
 			failures++
 			wait += backoff(failures)
+			c.fallBack(failures)
 		} else {
 			failures, unavailable = 0, 0
 		}
@@ -175,12 +212,12 @@ var errInboundTooLarge = errors.New("the OpAMP server sent a message larger than
 // reconnection rather than one more failed attempt.
 const minStable = 2 * time.Second
 
-func (c *Client) dialWS(ctx context.Context, d *websocket.Dialer) (*websocket.Conn, error) {
-	header, err := c.headers(ctx)
+func (c *Client) dialWS(ctx context.Context, d *websocket.Dialer, cn *Connection) (*websocket.Conn, error) {
+	header, err := c.headersFor(ctx, cn)
 	if err != nil {
 		return nil, err
 	}
-	target := c.settings.URL
+	target := cn.URL
 	for hops := 0; ; hops++ {
 		conn, resp, err := d.DialContext(ctx, target, header)
 		if resp != nil && resp.Body != nil {
