@@ -145,6 +145,10 @@ func (w *yamlWriter) child(v any, secret bool, col int) error {
 		}
 		w.buf = append(w.buf, ":\n"...)
 		return w.sequence(t, secret, col+2, false)
+	case string:
+		// redactValue's result, without boxing it in an interface.
+		w.buf = append(w.buf, ": "...)
+		return w.str(redactString(t, secret), col)
 	}
 	r, generic := redactLeaf(v, secret)
 	if generic {
@@ -169,6 +173,8 @@ func (w *yamlWriter) item(v any, secret bool, col int) error {
 			return nil
 		}
 		return w.sequence(t, secret, col+2, true)
+	case string:
+		return w.str(redactString(t, secret), col)
 	}
 	r, generic := redactLeaf(v, secret)
 	if generic {
@@ -227,14 +233,7 @@ func (w *yamlWriter) scalar(v any, col int) error {
 		w.buf = append(w.buf, "null\n"...)
 		return nil
 	case string:
-		var ok bool
-		if w.buf, ok = appendKnownString(w.buf, t); ok {
-			w.buf = append(w.buf, '\n')
-			return nil
-		}
-		if hasOtherBreak(t) {
-			return errNeedsYAMLv3
-		}
+		return w.str(t, col)
 	case bool:
 		w.buf = append(strconv.AppendBool(w.buf, t), '\n')
 		return nil
@@ -255,6 +254,19 @@ func (w *yamlWriter) scalar(v any, col int) error {
 		return nil
 	}
 	return w.scalarByYAMLv3(v, col)
+}
+
+// str writes a redacted string value as scalar does.
+func (w *yamlWriter) str(s string, col int) error {
+	var ok bool
+	if w.buf, ok = appendKnownString(w.buf, s); ok {
+		w.buf = append(w.buf, '\n')
+		return nil
+	}
+	if hasOtherBreak(s) {
+		return errNeedsYAMLv3
+	}
+	return w.scalarByYAMLv3(s, col)
 }
 
 // scalarByYAMLv3 has yaml.v3 render v as the value of a top-level key,
