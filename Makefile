@@ -93,13 +93,14 @@ $(COMPAT_OCB):
 run: distro
 	./scripts/run.sh
 
-## bench: build the three distros and print/record our figures beside contrib's (BENCHMARKS.md).
+## bench: build the three distros and print/record our figures beside contrib's, and a remote config's apply latency beside the Supervisor's (BENCHMARKS.md).
 bench: distro $(OCB)
 	OCB=$(OCB) ./scripts/bench.sh
 
-## bench-smoke: every Go benchmark once, so they keep compiling and working (CI).
-bench-smoke:
+## bench-smoke: every Go benchmark once, and one apply-latency run without verdict, so they keep compiling and working (CI).
+bench-smoke: distro
 	$(GO) test -run='^$$' -bench=. -benchtime=1x ./...
+	QUICK=1 ./bench/apply.sh
 
 ## fuzz: run every fuzz target for FUZZTIME each (seed corpora run in `make test`).
 # FUZZTIME is a duration (30s) or a count of executions (2000x). With a

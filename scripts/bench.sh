@@ -8,13 +8,15 @@
 # figures of the distros, repeated-status and fleet figures, medians of RUNS
 # runs against the recording OpAMP server of bench/recorder. Our distro,
 # _build/otelcol-opamp, comes from `make distro` (the bench target depends
-# on it).
+# on it). Last, bench/apply.sh times a remote config's apply: in-process,
+# through the OpAMP Supervisor v0.158.0, and the Collector's own reload.
 #
 # Env: OCB      ocb v0.165.0 (default _build/bin/builder)
 #      RUNS     runs, figures are their medians (default 3)
 #      N        fleet size (default 1000)
 #      WINDOW   idle window of the process figures (default 60s)
 #      OUTAGE   server outage in the fleet figures (default 3s)
+#      APPLY_RUNS runs of every apply-latency mode (default 7)
 #      OUT      the report (default BENCHMARKS.md)
 #      REPORT_ONLY=1 rewrites the report from the last run's files in
 #               _build/bench (after editing bench/FINDINGS.md or METHOD.md)
@@ -22,8 +24,8 @@
 #               was made in a snapshot of it (git archive) rather than in
 #               this working tree; the header names it instead of HEAD
 #      BENCH_COMMAND the command line the header names (default make bench)
-# About 12 minutes with warm build caches on 2 cores; the first build of
-# the three extra distros adds about 6.
+# About 14 minutes with warm build caches on 2 cores (2 of them the apply
+# latency); the first build of the three extra distros adds about 6.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -102,6 +104,9 @@ if [ "${REPORT_ONLY:-0}" != 1 ]; then
 		-memprofile "$B/fleet-ours.pprof" -contrib-memprofile "$B/fleet-contrib.pprof" \
 		-cpuprofile "$B/fleet-ours-cpu.pprof" -contrib-cpuprofile "$B/fleet-contrib-cpu.pprof"
 
+	# Its own load figures: bench/apply.sh writes them into $B/apply.md.
+	./bench/apply.sh
+
 	LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 	{
 		echo "RUN_DATE='$(date -u '+%Y-%m-%d %H:%M UTC')'"
@@ -141,6 +146,14 @@ top_profile() {
 	echo
 	cat "$B/table.md"
 	echo
+	if [ -f "$B/apply.md" ]; then
+		echo "## Remote config: apply latency, in-process beside the Supervisor's restart"
+		echo
+		cat "$B/apply.md"
+		echo
+		cat bench/APPLY-METHOD.md
+		echo
+	fi
 	cat bench/METHOD.md
 	echo
 	echo "## Go micro-benchmarks"
