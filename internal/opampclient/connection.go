@@ -122,3 +122,52 @@ func (r *reportState) acceptOffers(cs *protobufs.ConnectionSettingsOffers) *prot
 	}
 	return out
 }
+
+// KindConnectionSettingsRequest: the message carried a connection settings
+// request (a CSR).
+const KindConnectionSettingsRequest Kind = KindConnectionSettingsStatus << 1
+
+// errNotAccepting: RequestConnectionSettings without the capability to
+// take the answer.
+var errNotAccepting = errors.New("opampclient: the AcceptsOpAMPConnectionSettings capability is off")
+
+// RequestConnectionSettings queues req (a certificate signing request) for
+// the server. It goes once, in the next message, when the server has
+// announced AcceptsConnectionSettingsRequest on the current connection;
+// until then it waits. A new request replaces one not yet sent.
+func (c *Client) RequestConnectionSettings(req *protobufs.ConnectionSettingsRequest) error {
+	if !c.report.has(protobufs.AgentCapabilities_AgentCapabilities_AcceptsOpAMPConnectionSettings) {
+		return errNotAccepting
+	}
+	r := c.report
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.csr = req
+	if r.serverTakesRequestsLocked() {
+		r.signal()
+	}
+	return nil
+}
+
+// ServerAcceptsConnectionSettingsRequest: the server announced, on the
+// current connection, that it takes connection settings requests.
+func (c *Client) ServerAcceptsConnectionSettingsRequest() bool {
+	c.report.mu.Lock()
+	defer c.report.mu.Unlock()
+	return c.report.serverTakesRequestsLocked()
+}
+
+func (r *reportState) serverTakesRequestsLocked() bool {
+	return r.serverCaps&uint64(protobufs.ServerCapabilities_ServerCapabilities_AcceptsConnectionSettingsRequest) != 0
+}
+
+// csrLocked adds a queued connection settings request to m when the server
+// takes them.
+func (r *reportState) csrLocked(m *protobufs.AgentToServer, o *outgoing) {
+	if r.csr == nil || !r.serverTakesRequestsLocked() {
+		return
+	}
+	m.ConnectionSettingsRequest = r.csr
+	o.csr = r.csr
+	o.kinds |= KindConnectionSettingsRequest
+}

@@ -61,6 +61,9 @@ type reportState struct {
 	customCaps   *protobufs.CustomCapabilities
 	remoteStatus *protobufs.RemoteConfigStatus
 	connStatus   *protobufs.ConnectionSettingsStatus
+	// csr is a connection settings request waiting for a server that
+	// takes them; sent once.
+	csr *protobufs.ConnectionSettingsRequest
 
 	// version[f] counts changes of f; sent[f] is the version the server has.
 	version [numFields]uint64
@@ -209,6 +212,9 @@ func (r *reportState) setServerCapabilities(caps uint64) {
 	if !before && r.serverAcceptsLocked() {
 		r.bumpLocked(fEffectiveConfig)
 	}
+	if r.csr != nil && r.serverTakesRequestsLocked() {
+		r.signal()
+	}
 }
 
 // forgetServer: a new connection may reach another server, which has yet
@@ -246,7 +252,7 @@ func (r *reportState) instanceUID() types.InstanceUid {
 }
 
 func (r *reportState) pendingLocked() bool {
-	if r.custom != nil {
+	if r.custom != nil || (r.csr != nil && r.serverTakesRequestsLocked()) {
 		return true
 	}
 	for f := range numFields {
@@ -262,6 +268,7 @@ type outgoing struct {
 	msg      *protobufs.AgentToServer
 	versions [numFields]uint64
 	custom   *protobufs.CustomMessage
+	csr      *protobufs.ConnectionSettingsRequest
 	kinds    Kind
 	// size is the encoded message's size; discarded lists the reports
 	// left out to keep it within the send limit.
@@ -327,6 +334,7 @@ func (r *reportState) buildLocked(full bool) *outgoing {
 	}
 	r.remoteConfigStatusLocked(m, o, full)
 	r.connStatusLocked(m, o, full)
+	r.csrLocked(m, o)
 	if o.kinds == 0 {
 		o.kinds = KindHeartbeat
 	}
@@ -366,6 +374,9 @@ func (r *reportState) dropped(o *outgoing) {
 	defer r.mu.Unlock()
 	for f := range numFields {
 		r.sent[f] = max(r.sent[f], o.versions[f])
+	}
+	if o.csr != nil && r.csr == o.csr {
+		r.csr = nil
 	}
 	if o.custom != nil && r.custom == o.custom {
 		r.custom = nil
