@@ -46,6 +46,7 @@ var (
 	ErrExpired       = errors.New("the certificate has expired")
 	ErrNotYetValid   = errors.New("the certificate is not valid yet")
 	ErrNotIssuer     = errors.New("the certificate is not issued by ca_cert")
+	ErrNotClientCert = errors.New("the certificate's extended key usage excludes client authentication")
 	ErrTLSVersion    = errors.New(`not a TLS version ("1.0", "1.1", "1.2" or "1.3")`)
 	ErrVersionRange  = errors.New("min_version is above max_version")
 	ErrCipherSuite   = errors.New("not a cipher suite name this agent supports")

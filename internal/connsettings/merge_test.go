@@ -240,6 +240,7 @@ func TestMergeErrors(t *testing.T) {
 		{name: "not yet valid", offer: cert(p.clientCert, p.clientKey, nil),
 			opts: Options{Now: func() time.Time { return time.Now().Add(-2 * time.Hour) }},
 			want: map[string]error{"opamp.certificate": ErrNotYetValid}},
+		{name: "a server certificate", offer: cert(p.serverCert, p.serverKey, nil), want: map[string]error{"opamp.certificate": ErrNotClientCert}},
 		{name: "ca_cert did not issue it", offer: cert(p.clientCert, p.clientKey, other.ca), want: map[string]error{"opamp.certificate.ca_cert": ErrNotIssuer}},
 		{name: "ca_cert not PEM", offer: cert(p.clientCert, p.clientKey, []byte(secret)), want: map[string]error{"opamp.certificate.ca_cert": ErrNoPEM}},
 		{name: "tls ca not PEM", offer: tlsOffer(&protobufs.TLSConnectionSettings{CaPemContents: secret}), want: map[string]error{"opamp.tls.ca_pem_contents": ErrNoPEM}},

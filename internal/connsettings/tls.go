@@ -7,6 +7,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/open-telemetry/opamp-go/protobufs"
 )
@@ -17,10 +19,10 @@ import (
 //
 // certificate: cert (PEM, the leaf first, intermediates after) and
 // private_key (PEM: PKCS #8, PKCS #1 or SEC 1) become the one client
-// certificate, replacing whatever current presents, a reloading callback
+// certificate (its extended key usage must allow client authentication), replacing whatever current presents, a reloading callback
 // of the local config included. Without private_key, Options.Key may
 // supply the agent's own key. A certificate outside its validity window
-// is refused. ca_cert, when offered, must have issued the certificate and
+// is refused (5 minutes of clock skew allowed before it starts). ca_cert, when offered, must have issued the certificate and
 // is sent with it, but it is not trusted for the server: the specification
 // advises against taking it as an authority, and a client CA is often not
 // the CA of the server's certificate.
@@ -149,11 +151,14 @@ func clientCertificate(offered *protobufs.TLSCertificate, opts Options) (tls.Cer
 	}
 	leaf := chain[0]
 	now := opts.now()
-	if now.Before(leaf.NotBefore) {
+	if now.Add(notBeforeSkew).Before(leaf.NotBefore) {
 		return tls.Certificate{}, fieldErr("opamp.certificate", fmt.Errorf("%w: from %s", ErrNotYetValid, leaf.NotBefore.UTC().Format("2006-01-02T15:04:05Z")))
 	}
 	if now.After(leaf.NotAfter) {
 		return tls.Certificate{}, fieldErr("opamp.certificate", fmt.Errorf("%w: on %s", ErrExpired, leaf.NotAfter.UTC().Format("2006-01-02T15:04:05Z")))
+	}
+	if !forClientAuth(leaf) {
+		return tls.Certificate{}, fieldErr("opamp.certificate", ErrNotClientCert)
 	}
 	if ca := offered.GetCaCert(); len(ca) > 0 {
 		if chain, err = withIssuer(chain, ca); err != nil {
@@ -169,6 +174,22 @@ func clientCertificate(offered *protobufs.TLSCertificate, opts Options) (tls.Cer
 		out.Certificate = append(out.Certificate, c.Raw)
 	}
 	return out, nil
+}
+
+// notBeforeSkew is how far ahead of the agent's clock an offered
+// certificate may start: its issuer stamped it by the server's clock, and
+// the server checks it by that clock too.
+const notBeforeSkew = 5 * time.Minute
+
+// forClientAuth: the certificate's extended key usage, if any, allows
+// client authentication (a server would refuse it otherwise).
+func forClientAuth(c *x509.Certificate) bool {
+	if len(c.ExtKeyUsage) == 0 && len(c.UnknownExtKeyUsage) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(c.ExtKeyUsage, func(u x509.ExtKeyUsage) bool {
+		return u == x509.ExtKeyUsageClientAuth || u == x509.ExtKeyUsageAny
+	})
 }
 
 // withIssuer checks that ca_cert issued the offered chain (signed its
