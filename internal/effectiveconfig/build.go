@@ -2,7 +2,6 @@ package effectiveconfig
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/open-telemetry/opamp-go/protobufs"
 	"go.opentelemetry.io/collector/confmap"
@@ -50,26 +49,14 @@ func Build(effective, unexpanded *confmap.Conf, includeUnexpanded bool) (*protob
 	if includeUnexpanded && unexpanded == nil {
 		return nil, errNilUnexpanded
 	}
-	tree := treeOf(effective)
-	var source map[string]any
-	if unexpanded != nil {
-		// redactMapBySource copies what it changes, so source can be
-		// reported afterwards.
-		source = treeOf(unexpanded)
-		tree, _ = redactMapBySource(tree, source)
-	}
-	body, err := Marshal(tree)
+	body, raw, err := bodies(effective, unexpanded, includeUnexpanded)
 	if err != nil {
-		return nil, fmt.Errorf("effective configuration: %w", err)
+		return nil, err
 	}
 	files := map[string]*protobufs.AgentConfigFile{
 		EffectiveConfigKey: {Body: body, ContentType: ContentTypeYAML},
 	}
 	if includeUnexpanded {
-		raw, err := Marshal(source)
-		if err != nil {
-			return nil, fmt.Errorf("unexpanded configuration: %w", err)
-		}
 		files[UnexpandedConfigKey] = &protobufs.AgentConfigFile{Body: raw, ContentType: ContentTypeYAML}
 	}
 	return &protobufs.EffectiveConfig{

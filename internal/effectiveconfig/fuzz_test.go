@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"testing"
 
+	"go.opentelemetry.io/collector/confmap"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/opampext/opampextension/internal/utf8fix"
@@ -139,4 +140,36 @@ func fuzzTree(doc string) map[string]any {
 		return map[string]any{}
 	}
 	return tree
+}
+
+// FuzzBuildNodeTrees checks that Build's bodies, built over node trees,
+// are those the same configurations give built over Go maps, for
+// arbitrary pairs of trees: keys with colons and delimiters, references
+// anywhere, and shapes that differ between the two.
+func FuzzBuildNodeTrees(f *testing.F) {
+	seeds := []struct{ eff, src string }{
+		{"a: {b: 1, 'b:': {':c': 2}}", "a: {b: '${env:TOKEN}'}"},
+		{"'a::b': {c: 1}\na: {d: [1, {e: f}]}", "a: {d: ['${env:SECRET}', {e: '${env:X}'}]}"},
+		{"m: {k: v, n: 3}\nh: [{name: X, value: v}]", "m: ${env:SECRET_MAP}\nh: {x: '${env:X_TOKEN}'}"},
+		{"Hdrs: {X-Token: a, x-token: b}\nl: []\ne: {}", "hdrs: {X-TOKEN: '${env:PASSWORD}'}\ne: '${env:E_KEY}'"},
+		{"'': {'': x}\n'a:': {':b': 1}\nk: \"multi\\nline\"", "'': {'': '${env:API_KEY}'}"},
+	}
+	for _, s := range seeds {
+		f.Add(s.eff, s.src)
+	}
+	f.Fuzz(func(t *testing.T, effDoc, srcDoc string) {
+		effective := confmap.NewFromStringMap(fuzzTree(effDoc))
+		unexpanded := confmap.NewFromStringMap(fuzzTree(srcDoc))
+		for _, src := range []*confmap.Conf{unexpanded, effective, nil} {
+			include := src != nil
+			body, raw, err := bodies(effective, src, include)
+			wantBody, wantRaw, wantErr := bodiesByMaps(effective, src, include)
+			if (err == nil) != (wantErr == nil) {
+				t.Fatalf("error %v, over maps %v", err, wantErr)
+			}
+			if string(body) != string(wantBody) || string(raw) != string(wantRaw) {
+				t.Fatalf("node trees:\n%s\n%s\nGo maps:\n%s\n%s", body, raw, wantBody, wantRaw)
+			}
+		}
+	})
 }

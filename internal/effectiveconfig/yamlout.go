@@ -38,16 +38,25 @@ var writerPool = sync.Pool{New: func() any { return &yamlWriter{} }}
 type yamlWriter struct {
 	buf  []byte
 	keys []string // sorted keys of the maps being written, a stack
+	kids []int32  // the same for node trees (nodes of eff or src)
+	// eff and src are Build's trees of the effective and the unexpanded
+	// configuration.
+	eff, src nodeTree
+}
+
+// release empties w and puts it back in writerPool.
+func (w *yamlWriter) release() {
+	w.buf, w.keys, w.kids = w.buf[:0], w.keys[:0], w.kids[:0]
+	w.eff.reset()
+	w.src.reset()
+	writerPool.Put(w)
 }
 
 // marshalTree redacts tree and encodes it as YAML: the same bytes as
 // yaml.v3 encoding Redact(tree) with indent 2.
 func marshalTree(tree map[string]any) ([]byte, error) {
 	w := writerPool.Get().(*yamlWriter)
-	defer func() {
-		w.buf, w.keys = w.buf[:0], w.keys[:0]
-		writerPool.Put(w)
-	}()
+	defer w.release()
 	err := w.document(tree)
 	if errors.Is(err, errNeedsYAMLv3) {
 		return encodeYAMLv3(redactMap(tree, false))
