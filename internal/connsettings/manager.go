@@ -28,6 +28,8 @@ type Connector interface {
 	SetConnectionSettingsStatus(s *protobufs.ConnectionSettingsStatus) error
 }
 
+var _ Connector = (*opampclient.Client)(nil)
+
 // DefaultTryTimeout is Settings.TryTimeout's default (the config key
 // connection_settings.try_timeout).
 const DefaultTryTimeout = 10 * time.Second
@@ -63,15 +65,20 @@ type Settings struct {
 // goroutine; of the offers that arrive while one is being applied, only
 // the latest is applied next.
 type Manager struct {
-	s        Settings
-	logger   *zap.Logger
-	accepted *protobufs.OpAMPConnectionSettings // the Record's settings; run goroutine only
+	s      Settings
+	logger *zap.Logger
+	// Run goroutine only: the record in force, the one before the last
+	// switch (nil: none), and whether the client may still revert that
+	// switch (Reverted).
+	record, before *Record
+	canRevert      bool
 
-	mu      sync.Mutex
-	pending *protobufs.ConnectionSettingsOffers
-	last    []byte // hash of the offer handled last or being handled
-	handled bool   // last is set
-	stopped bool
+	mu       sync.Mutex
+	pending  *protobufs.ConnectionSettingsOffers
+	reverted bool
+	last     []byte // hash of the offer handled last or being handled
+	handled  bool   // last is set
+	stopped  bool
 
 	wake      chan struct{}
 	ctx       context.Context // ends at Shutdown: cancels a try
@@ -92,7 +99,9 @@ func NewManager(s Settings) *Manager {
 	m := &Manager{s: s, logger: s.Logger, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	if s.Accepted != nil {
-		m.accepted = s.Accepted.Settings
+		// At start the client's fallback is the local connection: a
+		// revert goes back to no record.
+		m.record, m.canRevert = s.Accepted, true
 		m.last, m.handled = s.Accepted.Hash, true
 	}
 	return m
@@ -157,22 +166,67 @@ func (m *Manager) run() {
 			return
 		case <-m.wake:
 		}
-		if offers := m.take(); offers != nil {
+		reverted, offers := m.take()
+		if reverted {
+			m.revert()
+		}
+		if offers != nil {
 			m.apply(offers)
 		}
 	}
 }
 
-// take removes the pending offer and marks its hash handled.
-func (m *Manager) take() *protobufs.ConnectionSettingsOffers {
+// Reverted tells the Manager that the client went back from the
+// connection it last switched to (Handler.OnConnectionReverted): the
+// previous record is put back (none at all when the switch was the start
+// on a record) and the offer is reported FAILED. It never blocks.
+func (m *Manager) Reverted() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	o := m.pending
-	m.pending = nil
+	if m.stopped {
+		return
+	}
+	m.reverted = true
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take removes a revert and the pending offer, and marks its hash handled.
+func (m *Manager) take() (reverted bool, o *protobufs.ConnectionSettingsOffers) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	reverted, o = m.reverted, m.pending
+	m.reverted, m.pending = false, nil
 	if o != nil {
 		m.last, m.handled = o.GetHash(), true
 	}
-	return o
+	return reverted, o
+}
+
+func (m *Manager) revert() {
+	if !m.canRevert {
+		m.logger.Debug("The client went back from a connection the Manager did not switch to")
+		return
+	}
+	from := m.record
+	m.record, m.before, m.canRevert = m.before, nil, false
+	var err error
+	if m.s.Store != nil {
+		if m.record == nil {
+			err = drop(m.s.Store, Key(m.s.ComponentID))
+		} else {
+			err = Save(m.s.Store, m.s.ComponentID, *m.record)
+		}
+	}
+	if err != nil {
+		m.logger.Warn("Went back to the previous connection, but could not put its settings back for a restart", zap.Error(err))
+	}
+	m.logger.Warn("The server's connection settings stopped working after the switch; the client is back on the previous connection",
+		zap.String("hash", hex.EncodeToString(from.Hash)))
+	m.status(from.Hash, protobufs.ConnectionSettingsStatuses_ConnectionSettingsStatuses_FAILED,
+		"the offered connection failed after the switch; back on the previous connection")
 }
 
 func (m *Manager) apply(offers *protobufs.ConnectionSettingsOffers) {
@@ -214,10 +268,14 @@ func (m *Manager) apply(offers *protobufs.ConnectionSettingsOffers) {
 		m.report(opamp, err)
 		return
 	}
-	m.accepted = Overlay(m.accepted, opamp)
+	var prev *protobufs.OpAMPConnectionSettings
+	if m.record != nil {
+		prev = m.record.Settings
+	}
+	rec := &Record{Settings: Overlay(prev, opamp), Hash: hash, Fingerprint: m.s.Fingerprint}
+	m.record, m.before, m.canRevert = rec, m.record, true
 	if m.s.Store != nil {
-		rec := Record{Settings: m.accepted, Hash: hash, Fingerprint: m.s.Fingerprint}
-		if err := Save(m.s.Store, m.s.ComponentID, rec); err != nil {
+		if err := Save(m.s.Store, m.s.ComponentID, *rec); err != nil {
 			// The connection is in use all the same; only a restart
 			// will go back to the local settings.
 			logger.Warn("Connected with the server's connection settings, but could not keep them for a restart", zap.Error(err))
