@@ -166,4 +166,10 @@ func TestMovedListener(t *testing.T) {
 	b := Conn{ID: 2, Transport: TransportWebSocket, Remote: "127.0.0.1:5001", Listener: "127.0.0.1:4330"}
 	r = s.Apply(t0, b, &protobufs.AgentToServer{InstanceUid: uid1, SequenceNum: 1})
 	assert.Equal(t, "connected via websocket from 127.0.0.1:5001 to 127.0.0.1:4330 (moved from 127.0.0.1:4320)", r.Lines[0])
+
+	h := Conn{ID: 3, Transport: TransportHTTP, Remote: "127.0.0.1:5002", Listener: "127.0.0.1:4330"}
+	assert.Empty(t, s.Apply(t0, h, &protobufs.AgentToServer{InstanceUid: uid1, SequenceNum: 2}).Lines, "a poll to the same listener")
+	h.ID, h.Listener = 4, "127.0.0.1:4320"
+	r = s.Apply(t0, h, &protobufs.AgentToServer{InstanceUid: uid1, SequenceNum: 3})
+	assert.Equal(t, []string{"connected via http from 127.0.0.1:5002 to 127.0.0.1:4320 (moved from 127.0.0.1:4330)"}, r.Lines, "a poll to another listener")
 }

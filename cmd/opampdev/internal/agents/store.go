@@ -79,9 +79,9 @@ func (s *Store) Apply(now time.Time, c Conn, msg *protobufs.AgentToServer) Repor
 			r.Flags |= flagFullState
 			r.Lines = append(r.Lines, "unknown agent sent a partial report: asking for full state")
 		}
-	case !a.Connected || (c.Transport == TransportWebSocket && a.connID != c.ID):
+	case !a.Connected || (c.Transport == TransportWebSocket && a.connID != c.ID) || a.moved(c):
 		line := fmt.Sprintf("connected via %s from %s%s", c.Transport, c.Remote, c.to())
-		if a.Listener != "" && c.Listener != "" && a.Listener != c.Listener {
+		if a.moved(c) {
 			line += " (moved from " + a.Listener + ")"
 		}
 		r.Lines = append(r.Lines, line)
@@ -164,6 +164,12 @@ func (s *Store) Apply(now time.Time, c Conn, msg *protobufs.AgentToServer) Repor
 	}
 	r.Agent = a.Label()
 	return r
+}
+
+// moved says c reached another listener than the agent's last message
+// (over HTTP, where every poll is a connection, the one sign of a move).
+func (a *Agent) moved(c Conn) bool {
+	return a.Listener != "" && c.Listener != "" && a.Listener != c.Listener
 }
 
 // to names the listener the connection reached, when known.

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -25,38 +24,30 @@ const headerSecret = "Bearer dev-page-secret-7f3a"
 
 // movingAgent is our own OpAMP client (internal/opampclient) taking
 // connection settings offers the way the extension does, reduced to what
-// the page can offer: a header alone is APPLIED at once; an endpoint is
-// tried (a TCP dial) and, when it answers, moved to by starting a client
-// there that reports APPLIED; when not, FAILED with the dial's error on
-// the current connection. It records the headers it was offered.
+// the page can offer: the offered endpoint and header over the current
+// connection, tried by Client.TryConnection (which switches when the
+// offered server takes the agent's state); APPLIED or FAILED with why.
+// It records the headers it was offered.
 type movingAgent struct {
-	t    *testing.T
-	http bool
-	mu   sync.Mutex
-	c    *opampclient.Client
-	got  []*protobufs.Header
-	bg   sync.WaitGroup
+	t   *testing.T
+	c   *opampclient.Client
+	mu  sync.Mutex
+	got []*protobufs.Header
+	bg  sync.WaitGroup
 }
 
 func startMovingAgent(t *testing.T, tr agents.Transport, endpoint string) *movingAgent {
 	t.Helper()
-	m := &movingAgent{t: t, http: tr == agents.TransportHTTP}
-	m.start(endpoint, nil)
-	t.Cleanup(func() {
-		m.bg.Wait()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		assert.NoError(t, m.client().Stop(ctx))
-	})
-	return m
-}
-
-func (m *movingAgent) start(endpoint string, status *protobufs.ConnectionSettingsStatus) {
+	m := &movingAgent{t: t}
 	c, err := opampclient.Start(context.Background(), opampclient.Settings{
 		URL:             endpoint,
-		HTTP:            m.http,
+		HTTP:            tr == agents.TransportHTTP,
 		PollingInterval: 100 * time.Millisecond,
-		InstanceUID:     agentUID,
+		// A heartbeat brings out a status set right after TryConnection
+		// switched, which the client may otherwise hold until its next
+		// message (a wake lost on the handover; reported to its owner).
+		Heartbeat:   time.Second,
+		InstanceUID: agentUID,
 		Capabilities: protobufs.AgentCapabilities_AgentCapabilities_AcceptsOpAMPConnectionSettings |
 			protobufs.AgentCapabilities_AgentCapabilities_ReportsConnectionSettingsStatus,
 		Description: &protobufs.AgentDescription{IdentifyingAttributes: []*protobufs.KeyValue{{
@@ -64,19 +55,15 @@ func (m *movingAgent) start(endpoint string, status *protobufs.ConnectionSetting
 		}}},
 		Handler: opampclient.Handler{OnConnectionSettings: m.onOffer},
 	})
-	require.NoError(m.t, err)
-	if status != nil {
-		require.NoError(m.t, c.SetConnectionSettingsStatus(status))
-	}
-	m.mu.Lock()
+	require.NoError(t, err)
 	m.c = c
-	m.mu.Unlock()
-}
-
-func (m *movingAgent) client() *opampclient.Client {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.c
+	t.Cleanup(func() {
+		m.bg.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		assert.NoError(t, c.Stop(ctx))
+	})
+	return m
 }
 
 func (m *movingAgent) headers() []*protobufs.Header {
@@ -86,33 +73,31 @@ func (m *movingAgent) headers() []*protobufs.Header {
 }
 
 func (m *movingAgent) onOffer(_ context.Context, offers *protobufs.ConnectionSettingsOffers) {
+	op := offers.GetOpamp()
 	m.mu.Lock()
-	m.got = append(m.got, offers.GetOpamp().GetHeaders().GetHeaders()...)
-	c := m.c
+	m.got = append(m.got, op.GetHeaders().GetHeaders()...)
 	m.mu.Unlock()
-	status := func(s protobufs.ConnectionSettingsStatuses, why string) *protobufs.ConnectionSettingsStatus {
-		return &protobufs.ConnectionSettingsStatus{LastConnectionSettingsHash: offers.GetHash(), Status: s, ErrorMessage: why}
+	cand := m.c.Connection()
+	if ep := op.GetDestinationEndpoint(); ep != "" {
+		cand.URL = ep
 	}
-	endpoint := offers.GetOpamp().GetDestinationEndpoint()
-	if endpoint == "" {
-		assert.NoError(m.t, c.SetConnectionSettingsStatus(status(protobufs.ConnectionSettingsStatuses_ConnectionSettingsStatuses_APPLIED, "")))
-		return
+	cand.Header = cand.Header.Clone()
+	if cand.Header == nil {
+		cand.Header = http.Header{}
 	}
-	// Not in the callback: it runs on the client's receiving goroutine,
-	// which Stop waits for.
+	for _, h := range op.GetHeaders().GetHeaders() {
+		cand.Header.Set(h.GetKey(), h.GetValue())
+	}
+	// Not in the callback: it runs on the client's receiving goroutine.
 	m.bg.Go(func() {
-		u, err := url.Parse(endpoint)
-		require.NoError(m.t, err)
-		conn, err := net.DialTimeout("tcp", u.Host, time.Second)
-		if err != nil {
-			assert.NoError(m.t, c.SetConnectionSettingsStatus(status(protobufs.ConnectionSettingsStatuses_ConnectionSettingsStatuses_FAILED, err.Error())))
-			return
-		}
-		_ = conn.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		assert.NoError(m.t, c.Stop(ctx))
-		m.start(endpoint, status(protobufs.ConnectionSettingsStatuses_ConnectionSettingsStatuses_APPLIED, ""))
+		st := &protobufs.ConnectionSettingsStatus{LastConnectionSettingsHash: offers.GetHash(),
+			Status: protobufs.ConnectionSettingsStatuses_ConnectionSettingsStatuses_APPLIED}
+		if err := m.c.TryConnection(ctx, cand); err != nil {
+			st.Status, st.ErrorMessage = protobufs.ConnectionSettingsStatuses_ConnectionSettingsStatuses_FAILED, err.Error()
+		}
+		assert.NoError(m.t, m.c.SetConnectionSettingsStatus(st))
 	})
 }
 
@@ -155,6 +140,11 @@ func TestSendConnectionSettings(t *testing.T) {
 			srv := New(Config{OpAMPAddrs: []string{"127.0.0.1:0", "127.0.0.1:0"}, UIAddr: "127.0.0.1:0", StaleAfter: time.Second, Out: out})
 			require.NoError(t, srv.Start())
 			t.Cleanup(func() { shutdown(t, srv) })
+			t.Cleanup(func() {
+				if t.Failed() {
+					t.Log(out.String())
+				}
+			})
 			listenerA, listenerB := srv.opampLns[0].Addr(), srv.opampLns[1].Addr()
 			agent := startMovingAgent(t, tr, opampURL(tr, listenerA))
 			waitAgent(t, srv, func(a agents.Agent) bool {
