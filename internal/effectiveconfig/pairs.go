@@ -46,6 +46,7 @@ func scrubPairs(s string) string {
 		if text == "" || text == Placeholder || isRefOnly(text) || (n.quoted && text == "null") {
 			continue
 		}
+		sizeCopy(&b, s)
 		b.WriteString(s[last:v.start])
 		if v.bare && n.quoted {
 			// A JSON number or object becomes a string: the text stays JSON.

@@ -22,6 +22,15 @@ func scrubString(s string) string {
 	return s
 }
 
+// sizeCopy sizes b, before the first piece of a redacted copy of s is
+// written to it, for s with one more Placeholder: the copy of a value is
+// then allocated once, not grown from a few bytes by doubling.
+func sizeCopy(b *strings.Builder, s string) {
+	if b.Cap() == 0 {
+		b.Grow(len(s) + len(Placeholder))
+	}
+}
+
 // authWords are the Authorization schemes whose credential follows them
 // in any text: "Bearer <token>", "Basic <base64>".
 var authWords = []string{"bearer", "basic"}
@@ -70,6 +79,7 @@ func scrubAuthSchemes(s string) string {
 		if cred == Placeholder || isRefOnly(cred) || (word == "basic" && !looksBase64(cred)) {
 			continue
 		}
+		sizeCopy(&b, s)
 		b.WriteString(s[last:cs])
 		b.WriteString(Placeholder)
 		last = ce

@@ -30,6 +30,7 @@ func scrubJWTs(s string) string {
 			i = h - 1 // no "eyJ" inside the segment stands as a word
 			continue
 		}
+		sizeCopy(&b, s)
 		b.WriteString(s[last:i])
 		b.WriteString(Placeholder)
 		last, i = end, end-1
@@ -104,6 +105,7 @@ func scrubPEMKeys(s string) string {
 				end = len(s)
 			}
 		}
+		sizeCopy(&b, s)
 		b.WriteString(s[last:i])
 		b.WriteString(Placeholder)
 		last, from = end, end

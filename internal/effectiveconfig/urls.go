@@ -40,6 +40,7 @@ func scrubUserinfo(s string) string {
 		if at <= start { // none, or empty userinfo ("http://@h")
 			continue
 		}
+		sizeCopy(&b, s)
 		b.WriteString(s[last:start])
 		b.WriteString(Placeholder)
 		last = at
