@@ -120,7 +120,7 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	m.stopOnce.Do(func() {
 		m.mu.Lock()
 		m.stopped = true
-		m.pending = nil
+		m.pending, m.reverted = nil, false
 		m.mu.Unlock()
 		m.cancel()
 		m.startOnce.Do(func() { close(m.done) }) // never started: nothing to wait for
