@@ -34,11 +34,19 @@ func goldenCases(t *testing.T) map[string]goldenCase {
 		"bad\xffkey": "v", "multi\nline key": map[string]any{"token": "t", "x": 1},
 		"ok": map[string]any{"endpoint": "https://u:p@h", "l": []any{"a", 1}},
 	})
+	// Flattened, "b:" then ":c" is b::::c, a key under the leaf b (or
+	// under the empty map b): treeOf replaces the one, adds to the other.
+	underLeaf := confmap.NewFromStringMap(map[string]any{
+		"conflict":  map[string]any{"b": 1, "b:": map[string]any{":c": 2}},
+		"conflict2": map[string]any{"b": map[string]any{}, "b:": map[string]any{":c": 2}},
+		"other":     map[string]any{"token": "t", "l": []any{"https://u:p@h"}},
+	})
 	return map[string]goldenCase{
 		"secrets":       {effective, unexpanded, true},
 		"secrets_noraw": {effective, nil, false},
 		"large600":      {confmap.NewFromStringMap(largeConfig(200)), confmap.NewFromStringMap(largeSource(200)), true},
 		"shapes":        {confmap.NewFromStringMap(shapesEff), confmap.NewFromStringMap(shapesSrc), true},
+		"keyunderleaf":  {underLeaf, underLeaf, true},
 		"yamlv3":        {odd, odd, true},
 		"nil":           {confmap.NewFromStringMap(nil), confmap.NewFromStringMap(nil), true},
 		"empty":         {confmap.New(), confmap.New(), true},
@@ -123,9 +131,6 @@ func shapesConfig() (eff, src map[string]any) {
 		"clash::x": "leaf", "clash": map[string]any{"x": map[string]any{"y": "deeper"}},
 		"clash2::x": map[string]any{}, "clash2": map[string]any{"x": map[string]any{"y": 1}},
 		"a:": map[string]any{":b": "colons", "c:": "d"}, "a:::b": "three",
-		// Flattened, "b:" then ":c" is b::::c, under the leaf b.
-		"conflict":   map[string]any{"b": 1, "b:": map[string]any{":c": 2}},
-		"conflict2":  map[string]any{"b": map[string]any{}, "b:": map[string]any{":c": 2}},
 		"headers":    []any{map[string]any{"name": "Authorization", "value": "v1"}, map[string]any{"name": "X", "value": "v2"}},
 		"kv":         []any{map[string]any{"key": "api-key", "value": "v3"}, map[string]any{"Name": "X-Token", "Value": "v4"}},
 		"Hdrs":       map[string]any{"X-Token": "abc", "Other": "o", "Plain": "p"},

@@ -13,10 +13,6 @@ import (
 func TestNodeTreeIsTreeOf(t *testing.T) {
 	effective, unexpanded := loadSecrets(t)
 	shapesEff, shapesSrc := shapesConfig()
-	for _, m := range []map[string]any{shapesEff, shapesSrc} {
-		delete(m, "conflict")
-		delete(m, "conflict2")
-	}
 	tests := []struct {
 		name string
 		conf *confmap.Conf
