@@ -27,10 +27,13 @@ const (
 	KeyDir     = "storage::directory"
 )
 
-// target is the opamp extension that accepts remote config.
+// target is the opamp extension that accepts remote config or reports
+// its own telemetry (or both).
 type target struct {
-	rules Rules
-	dir   string
+	rules  Rules
+	dir    string
+	remote bool     // accepts_remote_config
+	own    []Signal // reports_own_*
 }
 
 // findTarget finds the opamp extension (type "opamp") that accepts remote
@@ -51,11 +54,11 @@ func findTarget(conf *confmap.Conf) (target, bool, error) {
 			continue
 		}
 		ext, err := exts.Sub(id)
-		if err != nil || !truthy(ext.Get(KeyAccepts)) {
+		if err != nil || (!truthy(ext.Get(KeyAccepts)) && len(ownSignals(ext)) == 0) {
 			continue
 		}
 		dir, _ := ext.Get(KeyDir).(string)
-		t := target{dir: dir, rules: Rules{Own: id}}
+		t := target{dir: dir, rules: Rules{Own: id}, remote: truthy(ext.Get(KeyAccepts)), own: ownSignals(ext)}
 		for _, tr := range []string{"ws", "http"} {
 			if auth, ok := ext.Get("server::" + tr + "::auth").(string); ok && auth != "" {
 				t.rules.Protected = append(t.rules.Protected, auth)
@@ -115,8 +118,9 @@ func localConfig(dir string) (map[string]any, bool) {
 }
 
 // Convert merges the remote configuration in force over conf, the local
-// configuration as resolved: the candidate of an apply this process
-// started, else the last healthy one. A candidate left by an earlier
+// configuration as resolved, and the own-telemetry layer over both (the
+// layer wins for the service::telemetry entries it adds): the candidate
+// of an apply this process started, else the last healthy one. A candidate left by an earlier
 // process never became healthy: it is marked FAILED and the last healthy
 // config runs instead. Nothing here stops the Collector: a state that
 // cannot be read or a remote config that no longer passes the lock-out
@@ -133,6 +137,7 @@ func Convert(_ context.Context, conf *confmap.Conf, logger *zap.Logger) error {
 		return nil
 	}
 	rememberLocal(t.dir, mapStrings(conf.ToStringMap(), identity).(map[string]any))
+	rememberTarget(t)
 	if _, err := os.Stat(t.dir); errors.Is(err, fs.ErrNotExist) {
 		return nil // no state yet (the extension creates the directory)
 	}
@@ -151,10 +156,12 @@ func Convert(_ context.Context, conf *confmap.Conf, logger *zap.Logger) error {
 			return changed
 		case st.Candidate != nil:
 			logger.Warn("The remote configuration being applied when the Collector last stopped never became healthy; running the last healthy one")
-			st.Status = status(st.Candidate.Hash, protobufs.RemoteConfigStatuses_RemoteConfigStatuses_FAILED,
+			if st.Kind == "" {
+				countStatus(protobufs.RemoteConfigStatuses_RemoteConfigStatuses_FAILED, true, time.Time{})
+			}
+			st.setCandidateStatus(protobufs.RemoteConfigStatuses_RemoteConfigStatuses_FAILED,
 				"the Collector stopped before this configuration was confirmed healthy; running the last healthy configuration")
 			st.dropCandidate()
-			countStatus(protobufs.RemoteConfigStatuses_RemoteConfigStatuses_FAILED, true, time.Time{})
 			use = st.Active
 			return true
 		default:
@@ -170,7 +177,7 @@ func Convert(_ context.Context, conf *confmap.Conf, logger *zap.Logger) error {
 	if use == nil {
 		return nil
 	}
-	p, _, err := checkConfig(conf.ToStringMap(), use, t.rules)
+	p, _, err := checkConfig(conf.ToStringMap(), t.remotePart(use), t.rules)
 	if err != nil {
 		logger.Warn("The stored remote configuration no longer applies; running the local configuration only", zap.Error(err))
 		return nil
@@ -178,7 +185,10 @@ func Convert(_ context.Context, conf *confmap.Conf, logger *zap.Logger) error {
 	rememberRaw(t.dir, p.raw)
 	// Only the remote part is merged into conf: the local values keep
 	// what the resolver attached to them (the text an ${env:X} came from).
-	return conf.Merge(p.expanded)
+	if err := conf.Merge(p.expanded); err != nil {
+		return err
+	}
+	return mergeOwn(conf, t, use, logger)
 }
 
 // mergeChecked parses c, checks it against the rules and merges it over

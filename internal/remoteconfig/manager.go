@@ -32,6 +32,13 @@ type Settings struct {
 	// Report hands a status to the OpAMP client; nil when the agent does
 	// not report remote config status.
 	Report func(*protobufs.RemoteConfigStatus)
+	// ReportConnection hands the status of an offer's own-telemetry part
+	// to the OpAMP client; nil when the agent does not report connection
+	// settings status.
+	ReportConnection func(*protobufs.ConnectionSettingsStatus)
+	// OwnMetricsInterval is how often own metrics are exported to an
+	// offered destination; 0: the exporter's default (60s).
+	OwnMetricsInterval time.Duration
 }
 
 // Manager is one extension instance's part of the remote config: it
@@ -49,18 +56,13 @@ type Manager struct {
 
 	mu      sync.Mutex
 	pending *protobufs.AgentRemoteConfig // latest not yet handled
-	started bool
+	// pendingOwn: the latest own-telemetry offers not yet handled.
+	pendingOwn *protobufs.ConnectionSettingsOffers
+	started    bool
 	// handedOff: this instance started a reload; configs that arrive
 	// after it belong to the next instance.
 	handedOff bool
 }
-
-// handoffs carries, per state directory, a config that arrived while a
-// reload was under way, to the instance the reload builds.
-var (
-	handoffsMu sync.Mutex
-	handoffs   = map[string]*protobufs.AgentRemoteConfig{}
-)
 
 // New opens the state directory.
 func New(set Settings) (*Manager, error) {
@@ -94,23 +96,25 @@ func (m *Manager) Start() {
 		m.set.Logger.Info("Applying the remote configuration: waiting for the Collector to become healthy",
 			zap.Duration("timeout", m.set.ApplyTimeout))
 	case st.Candidate != nil && st.Owner == processToken:
+		kind := st.Kind
 		st, err = m.store.update(func(st *State) bool {
-			st.Status = status(st.Candidate.Hash, protobufs.RemoteConfigStatuses_RemoteConfigStatuses_FAILED, errNoConverter.Error())
+			st.setCandidateStatus(protobufs.RemoteConfigStatuses_RemoteConfigStatuses_FAILED, errNoConverter.Error())
 			st.dropCandidate()
 			return true
 		})
 		if err != nil {
 			m.set.Logger.Warn("Cannot save the remote configuration state", zap.Error(err))
-		} else {
+		} else if kind == "" {
 			countStatus(protobufs.RemoteConfigStatuses_RemoteConfigStatuses_FAILED, false, time.Time{})
 		}
 		unwatchTermination()
 	}
 	m.report(st.Status)
+	m.reportOwn(st.OwnStatus)
 	handoffsMu.Lock()
-	if rc := handoffs[m.set.Dir]; rc != nil {
+	if h := handoffs[m.set.Dir]; h != nil {
 		delete(handoffs, m.set.Dir)
-		m.pending = rc
+		m.pending, m.pendingOwn = h.rc, h.own
 	}
 	handoffsMu.Unlock()
 	m.mu.Lock()
@@ -124,17 +128,7 @@ func (m *Manager) Start() {
 // one wins over any not handled yet.
 func (m *Manager) Receive(rc *protobufs.AgentRemoteConfig) {
 	counts.received.Add(1)
-	m.mu.Lock()
-	if m.handedOff {
-		m.mu.Unlock()
-		handoffsMu.Lock()
-		handoffs[m.set.Dir] = rc
-		handoffsMu.Unlock()
-		return
-	}
-	m.pending = rc
-	m.mu.Unlock()
-	m.poke()
+	m.enqueue(rc, nil)
 }
 
 // Shutdown stops the manager. An apply not confirmed healthy by now has
@@ -165,7 +159,7 @@ func (m *Manager) Shutdown() (restart bool) {
 	if neverReady {
 		why = "the Collector could not start with this configuration: " + m.hw.why()
 	}
-	hash := m.fail(why)
+	hash, kind := m.fail(why)
 	if !neverReady || hash == nil {
 		return false
 	}
@@ -177,8 +171,9 @@ func (m *Manager) Shutdown() (restart bool) {
 		return false
 	}
 	_, err := m.store.update(func(st *State) bool {
-		if st.Status.Status != protobufs.RemoteConfigStatuses_RemoteConfigStatuses_FAILED.String() ||
-			!bytes.Equal(st.Status.Hash, hash) || bytes.Equal(st.Restarted, hash) {
+		s := st.statusOf(kind)
+		if s.Status != protobufs.RemoteConfigStatuses_RemoteConfigStatuses_FAILED.String() ||
+			!bytes.Equal(s.Hash, hash) || bytes.Equal(st.Restarted, hash) {
 			return false
 		}
 		st.Restarted = bytes.Clone(hash)
@@ -224,13 +219,27 @@ func (m *Manager) run() {
 		case verdictWaiting:
 			continue // configs wait for the apply under way
 		}
+		// One at a time: what an apply leaves pending is handed to the
+		// instance its reload builds, or taken on the next turn.
 		m.mu.Lock()
-		rc := m.pending
-		m.pending = nil
+		rc, own := m.pending, m.pendingOwn
+		if rc != nil {
+			m.pending, own = nil, nil
+		} else {
+			m.pendingOwn = nil
+		}
+		more := rc != nil && m.pendingOwn != nil
 		handedOff := m.handedOff
 		m.mu.Unlock()
-		if rc != nil && !handedOff {
+		switch {
+		case handedOff:
+		case rc != nil:
 			m.handle(ctx, rc)
+		case own != nil:
+			m.handleOwn(ctx, own)
+		}
+		if more {
+			m.poke()
 		}
 	}
 }
@@ -239,15 +248,16 @@ func (m *Manager) run() {
 func (m *Manager) confirm() {
 	defer unwatchTermination()
 	var since time.Time
+	kind := ""
 	st, err := m.store.update(func(st *State) bool {
 		if st.Candidate == nil {
 			return false
 		}
-		st.Active = st.Candidate
-		if len(st.Active.Files) == 0 {
+		st.Active, kind = st.Candidate, st.Kind
+		if len(st.Active.Files) == 0 && st.Active.Own.empty() {
 			st.Active = nil // the local config alone
 		}
-		st.Status = status(st.Candidate.Hash, protobufs.RemoteConfigStatuses_RemoteConfigStatuses_APPLIED, "")
+		st.setCandidateStatus(protobufs.RemoteConfigStatuses_RemoteConfigStatuses_APPLIED, "")
 		since = st.Since
 		st.dropCandidate()
 		return true
@@ -256,9 +266,12 @@ func (m *Manager) confirm() {
 		m.set.Logger.Error("Cannot save the applied remote configuration", zap.Error(err))
 		return
 	}
-	countStatus(protobufs.RemoteConfigStatuses_RemoteConfigStatuses_APPLIED, false, since)
-	m.set.Logger.Info("Applied the remote configuration: the Collector is healthy", zap.Duration("took", m.hw.elapsed()))
-	m.report(st.Status)
+	m.removeOwnFiles(st)
+	if kind == "" {
+		countStatus(protobufs.RemoteConfigStatuses_RemoteConfigStatuses_APPLIED, false, since)
+	}
+	m.set.Logger.Info("Applied the remote configuration: the Collector is healthy", zap.String("kind", kindName(kind)), zap.Duration("took", m.hw.elapsed()))
+	m.reportKind(kind, st)
 }
 
 // rollback drops the candidate and reloads into the last healthy config.
@@ -270,40 +283,43 @@ func (m *Manager) rollback() {
 }
 
 // fail drops the candidate and reports FAILED with why; it returns the
-// failed candidate's hash, nil when there was none. The apply is over, so
-// termination signals are no longer watched.
-func (m *Manager) fail(why string) (hash []byte) {
+// hash of the failed candidate's status (nil when there was none) and its
+// kind. The apply is over, so termination signals are no longer watched.
+func (m *Manager) fail(why string) (hash []byte, kind string) {
 	defer unwatchTermination()
 	var since time.Time
 	st, err := m.store.update(func(st *State) bool {
 		if st.Candidate == nil {
 			return false
 		}
-		hash = bytes.Clone(st.Candidate.Hash)
-		st.Status = status(st.Candidate.Hash, protobufs.RemoteConfigStatuses_RemoteConfigStatuses_FAILED, why)
+		kind = st.Kind
+		st.setCandidateStatus(protobufs.RemoteConfigStatuses_RemoteConfigStatuses_FAILED, why)
+		hash = bytes.Clone(st.statusOf(kind).Hash)
+		if hash == nil {
+			hash = []byte{} // a candidate without a hash failed too
+		}
 		since = st.Since
 		st.dropCandidate()
 		return true
 	})
 	if err != nil {
 		m.set.Logger.Error("Cannot save the remote configuration state", zap.Error(err))
-	} else if hash != nil {
+	} else if hash != nil && kind == "" {
 		countStatus(protobufs.RemoteConfigStatuses_RemoteConfigStatuses_FAILED, true, since)
 	}
-	m.report(st.Status)
-	return hash
+	m.removeOwnFiles(st)
+	m.reportKind(kind, st)
+	return hash, kind
 }
 
 func (m *Manager) reload() {
 	m.mu.Lock()
 	m.handedOff = true
-	rc := m.pending
-	m.pending = nil
+	rc, own := m.pending, m.pendingOwn
+	m.pending, m.pendingOwn = nil, nil
 	m.mu.Unlock()
-	if rc != nil {
-		handoffsMu.Lock()
-		handoffs[m.set.Dir] = rc
-		handoffsMu.Unlock()
+	if rc != nil || own != nil {
+		handOff(m.set.Dir, rc, own)
 	}
 	if err := m.set.Reload(); err != nil {
 		m.set.Logger.Error("Cannot reload the Collector", zap.Error(err))
@@ -330,6 +346,7 @@ func (m *Manager) handle(ctx context.Context, rc *protobufs.AgentRemoteConfig) {
 	if st.Status.Status != "" && bytes.Equal(st.Status.Hash, cand.Hash) {
 		return // already handled: no reload for the same hash
 	}
+	cand.Own = st.Active.own() // the own-telemetry layer stays
 	if cand.sameContent(st.Active) {
 		m.save(func(st *State) {
 			if st.Active != nil {
@@ -362,8 +379,11 @@ func (m *Manager) check(ctx context.Context, cand *Config) error {
 	if !ok {
 		return errNoConverter
 	}
-	_, merged, err := mergeChecked(local, cand, m.set.Rules)
+	_, merged, err := mergeChecked(local, cand.files(), m.set.Rules)
 	if err != nil {
+		return err
+	}
+	if err := merged.Merge(ownPart(merged, cand.Own, localTarget(m.set.Dir).own, m.set.Dir)); err != nil {
 		return err
 	}
 	y, err := renderYAML(merged)

@@ -6,7 +6,9 @@
 // in time. Its state lives in one file of the extension's state directory,
 // replaced atomically on every change, so that a crash or kill -9 at any
 // point leaves either the old or the new state and the next start runs the
-// last healthy configuration.
+// last healthy configuration. The own-telemetry destinations a server
+// offers in ConnectionSettingsOffers are one more layer of the same
+// state, applied the same way (ownlayer.go).
 //
 // Two parties share that state in one process: the confmap converter
 // (Convert), which merges the active remote config over the local config
@@ -43,6 +45,25 @@ type File struct {
 type Config struct {
 	Hash  []byte          `json:"hash"`
 	Files map[string]File `json:"files,omitempty"`
+	// Own is the own-telemetry layer, merged over the files.
+	Own *OwnTelemetry `json:"own_telemetry,omitempty"`
+}
+
+// own is c's own-telemetry layer; nil for none.
+func (c *Config) own() *OwnTelemetry {
+	if c == nil {
+		return nil
+	}
+	return c.Own
+}
+
+// files is a config with c's files only: the remote config without the
+// own-telemetry layer.
+func (c *Config) files() *Config {
+	if c == nil {
+		return &Config{}
+	}
+	return &Config{Hash: c.Hash, Files: c.Files}
 }
 
 // sameContent: two configs with the same files are the same config,
@@ -98,6 +119,14 @@ type State struct {
 	Since time.Time `json:"since,omitzero"`
 	// Status is reported after every reconnect and restart.
 	Status Status `json:"status"`
+	// Kind is what the candidate changes: "" the remote config (its
+	// status is Status), KindOwnTelemetry the own-telemetry layer (its
+	// status is OwnStatus).
+	Kind string `json:"kind,omitempty"`
+	// OwnStatus is the status of the own-telemetry part of the offers
+	// last handled, under their hash; reported as a
+	// ConnectionSettingsStatus after every reconnect and restart.
+	OwnStatus Status `json:"own_telemetry_status,omitzero"`
 	// Restarted is the hash of the last candidate whose failed start made
 	// the process execute itself again: at most once per candidate.
 	Restarted []byte `json:"restarted,omitempty"`
@@ -105,7 +134,24 @@ type State struct {
 
 // dropCandidate ends the apply under way, if any.
 func (st *State) dropCandidate() {
-	st.Candidate, st.Owner, st.Loaded, st.Since = nil, "", false, time.Time{}
+	st.Candidate, st.Owner, st.Loaded, st.Since, st.Kind = nil, "", false, time.Time{}, ""
+}
+
+// setCandidateStatus sets the status the candidate's kind reports.
+func (st *State) setCandidateStatus(s protobufs.RemoteConfigStatuses, msg string) {
+	if st.Kind == KindOwnTelemetry {
+		st.OwnStatus = status(st.Candidate.own().hash(), s, msg)
+		return
+	}
+	st.Status = status(st.Candidate.Hash, s, msg)
+}
+
+// statusOf is the status of a kind of candidate.
+func (st *State) statusOf(kind string) Status {
+	if kind == KindOwnTelemetry {
+		return st.OwnStatus
+	}
+	return st.Status
 }
 
 // processToken tells this process from the ones before it.
