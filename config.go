@@ -79,6 +79,10 @@ type Config struct {
 	// RemoteConfig bounds what capabilities.accepts_remote_config applies.
 	RemoteConfig RemoteConfigSettings `mapstructure:"remote_config"`
 
+	// ConnectionSettings bound how the server's connection-settings offers
+	// are tried (capabilities.accepts_opamp_connection_settings).
+	ConnectionSettings ConnectionSettingsConfig `mapstructure:"connection_settings"`
+
 	// prevent unkeyed literals
 	_ struct{}
 }
@@ -148,6 +152,19 @@ type Capabilities struct {
 	// ReportsRemoteConfig reports the remote config status; unset, it
 	// follows AcceptsRemoteConfig.
 	ReportsRemoteConfig *bool `mapstructure:"reports_remote_config"`
+	// AcceptsOpAMPConnectionSettings tries the server's offers of a new
+	// endpoint, headers, TLS or proxy, and switches when they work; it
+	// needs storage.directory (accepted offers survive restarts).
+	AcceptsOpAMPConnectionSettings bool `mapstructure:"accepts_opamp_connection_settings"`
+	// ReportsConnectionSettingsStatus reports the outcome of each offer;
+	// unset, it follows AcceptsOpAMPConnectionSettings.
+	ReportsConnectionSettingsStatus *bool `mapstructure:"reports_connection_settings_status"`
+	// ReportsOwnMetrics, ReportsOwnLogs and ReportsOwnTraces send the
+	// Collector's own telemetry where the server offers; they need
+	// storage.directory and the opampconfmap converter.
+	ReportsOwnMetrics bool `mapstructure:"reports_own_metrics"`
+	ReportsOwnLogs    bool `mapstructure:"reports_own_logs"`
+	ReportsOwnTraces  bool `mapstructure:"reports_own_traces"`
 }
 
 // StorageSettings locate the extension's persistent state.
@@ -166,6 +183,9 @@ type RemoteConfigSettings struct {
 	// when AllowedComponents is set, it may use only those.
 	DeniedComponents  []string `mapstructure:"denied_components"`
 	AllowedComponents []string `mapstructure:"allowed_components"`
+	// AllowedProviders are the config provider schemes (env, file) whose
+	// ${scheme:...} references a remote config may use; none by default.
+	AllowedProviders []string `mapstructure:"allowed_providers"`
 }
 
 // AgentDescription adds to what the extension detects by itself.
@@ -238,6 +258,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("heartbeat_interval: must not be negative, got %s", c.HeartbeatInterval))
 	}
 	errs = append(errs, c.validateRemoteConfig()...)
+	errs = append(errs, c.validateConnectionSettings()...)
 	if c.Capabilities.AcceptsRestartCommand {
 		// The error already names the key.
 		if err := reload.Supported(); err != nil {
@@ -331,9 +352,10 @@ func createDefaultConfig() component.Config {
 			ReportsAvailableComponents: true,
 			ReportsHeartbeat:           heartbeatNegotiationGate.IsEnabled(),
 		},
-		RemoteConfig:      RemoteConfigSettings{ApplyTimeout: defaultApplyTimeout},
-		PPIDPollInterval:  defaultPPIDPollInterval,
-		HeartbeatInterval: defaultHeartbeatInterval,
-		CustomMessages:    CustomMessagesSettings{MaxMessageSize: defaultMaxMessageSize},
+		RemoteConfig:       RemoteConfigSettings{ApplyTimeout: defaultApplyTimeout},
+		ConnectionSettings: defaultConnectionSettings(),
+		PPIDPollInterval:   defaultPPIDPollInterval,
+		HeartbeatInterval:  defaultHeartbeatInterval,
+		CustomMessages:     CustomMessagesSettings{MaxMessageSize: defaultMaxMessageSize},
 	}
 }

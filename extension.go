@@ -53,6 +53,8 @@ type opampAgent struct {
 	restart *restarter
 	// remote applies remote configuration; nil unless accepted.
 	remote atomic.Pointer[remoteconfig.Manager]
+	// offers applies connection-settings offers; nil unless accepted.
+	offers atomic.Pointer[offers]
 	// orphaned holds why the parent watch ended the Collector. Shutdown
 	// returns it: core exits 0 after a fatal status event, and the
 	// Supervisor (or any init system) must see a failure instead.
@@ -181,9 +183,12 @@ func (a *opampAgent) Start(ctx context.Context, host component.Host) error {
 	cs.Capabilities = protobufs.AgentCapabilities_AgentCapabilities_ReportsStatus
 	cs.Observer = a.telemetry
 	cs.Handler = opampclient.Handler{
-		OnMessage:          a.onMessage,
-		OnCommand:          a.onCommand,
-		GetEffectiveConfig: a.getEffectiveConfig,
+		OnConnected:          a.requestCertificate,
+		OnMessage:            a.onMessage,
+		OnCommand:            a.onCommand,
+		OnConnectionSettings: a.onConnectionOffers,
+		OnConnectionReverted: a.onConnectionReverted,
+		GetEffectiveConfig:   a.getEffectiveConfig,
 	}
 	caps := &a.cfg.Capabilities
 	if caps.ReportsEffectiveConfig {
@@ -206,6 +211,10 @@ func (a *opampAgent) Start(ctx context.Context, host component.Host) error {
 		cs.Capabilities |= protobufs.AgentCapabilities_AgentCapabilities_ReportsRemoteConfig
 	}
 	remote, err := a.newRemoteConfig()
+	if err != nil {
+		return err
+	}
+	off, err := a.setUpOffers(&cs)
 	if err != nil {
 		return err
 	}
@@ -237,6 +246,10 @@ func (a *opampAgent) Start(ctx context.Context, host component.Host) error {
 		a.sendDescription(client, latest)
 	}
 	a.registry.Attach(countingSender{Client: client, tel: a.telemetry})
+	if off != nil {
+		a.offers.Store(off)
+		off.start(a, client)
+	}
 	if remote != nil {
 		a.remote.Store(remote)
 		remote.Start()
@@ -285,6 +298,11 @@ func (a *opampAgent) stopLocked(ctx context.Context) error {
 	var restart bool
 	if remote := a.remote.Swap(nil); remote != nil {
 		restart = remote.Shutdown()
+	}
+	if off := a.offers.Swap(nil); off != nil {
+		if err := off.shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop connection settings: %w", err))
+		}
 	}
 	if client := a.client.Swap(nil); client != nil {
 		if err := client.Stop(ctx); err != nil {
