@@ -35,6 +35,9 @@ func (c *Config) validateRemoteConfig() []error {
 	if err := reload.Supported(); err != nil {
 		errs = append(errs, fmt.Errorf("capabilities.accepts_remote_config: %w", err))
 	}
+	if err := remoteconfig.CheckAllowedProviders(c.RemoteConfig.AllowedProviders); err != nil {
+		errs = append(errs, fmt.Errorf("remote_config.allowed_providers: %w", err))
+	}
 	return errs
 }
 

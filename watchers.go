@@ -7,10 +7,12 @@ import (
 
 	"github.com/open-telemetry/opamp-go/protobufs"
 	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/extension/extensioncapabilities"
 	"go.uber.org/zap"
 
 	"github.com/opampext/opampextension/internal/effectiveconfig"
+	"github.com/opampext/opampextension/internal/remoteconfig"
 	"github.com/opampext/opampextension/internal/selftelemetry"
 )
 
@@ -76,7 +78,7 @@ func (a *opampAgent) NotifyConfigSnapshot(ctx context.Context, snap extensioncap
 	if !a.cfg.Capabilities.ReportsEffectiveConfig {
 		return nil
 	}
-	ec, err := effectiveconfig.Build(effective, snap.Unexpanded(), a.cfg.reportsRawConfig())
+	ec, err := effectiveconfig.Build(effective, a.unexpanded(snap), a.cfg.reportsRawConfig())
 	if err != nil {
 		a.logger.Warn("Cannot render the effective configuration; the server keeps the last one", zap.Error(err))
 		return nil
@@ -129,4 +131,26 @@ func (a *opampAgent) hasSnapshot() bool {
 	default:
 		return false
 	}
+}
+
+// unexpanded is the config as written: the snapshot's (core takes it
+// before converters run) with the remote part merged over it, so a remote
+// value that came from a reference ("${env:WEBHOOK_SECRET}", where
+// remote_config.allowed_providers opens env) is redacted by its source
+// like a local one, and the raw report shows what the server wrote.
+func (a *opampAgent) unexpanded(snap extensioncapabilities.ConfigSnapshot) *confmap.Conf {
+	local := snap.Unexpanded()
+	if !a.cfg.Capabilities.AcceptsRemoteConfig || local == nil {
+		return local
+	}
+	raw := remoteconfig.RawRemote(a.cfg.Storage.Directory)
+	if raw == nil {
+		return local
+	}
+	merged := confmap.NewFromStringMap(local.ToStringMap())
+	if err := merged.Merge(confmap.NewFromStringMap(raw)); err != nil {
+		a.logger.Debug("Cannot merge the remote config as written; redacting by key and shape only", zap.Error(err))
+		return local
+	}
+	return merged
 }
