@@ -26,6 +26,12 @@ type Settings struct {
 	// RestartOnFailedStart: Shutdown may ask for the process to be
 	// executed again when the reloaded service failed to start (unix).
 	RestartOnFailedStart bool
+	// Restart executes the process again (Reexec) when an apply's
+	// reloaded service has not finished starting by ApplyTimeout: core's
+	// Run is then inside that service's Start and never handles the
+	// reload that would roll back (stuck.go). nil: the rollback is a
+	// reload only.
+	Restart func() error
 	// ApplyTimeout bounds how long a reloaded Collector has to become
 	// healthy before it is rolled back.
 	ApplyTimeout time.Duration
@@ -160,31 +166,10 @@ func (m *Manager) Shutdown() (restart bool) {
 		why = "the Collector could not start with this configuration: " + m.hw.why()
 	}
 	hash, kind := m.fail(why)
-	if !neverReady || hash == nil {
+	if !neverReady || !m.set.RestartOnFailedStart {
 		return false
 	}
-	if terminationSeen() {
-		m.set.Logger.Info("The process was asked to end during the apply: not restarting it")
-		return false
-	}
-	if !m.set.RestartOnFailedStart {
-		return false
-	}
-	_, err := m.store.update(func(st *State) bool {
-		s := st.statusOf(kind)
-		if s.Status != protobufs.RemoteConfigStatuses_RemoteConfigStatuses_FAILED.String() ||
-			!bytes.Equal(s.Hash, hash) || bytes.Equal(st.Restarted, hash) {
-			return false
-		}
-		st.Restarted = bytes.Clone(hash)
-		restart = true
-		return true
-	})
-	if err != nil {
-		m.set.Logger.Error("Cannot save the remote configuration state: not restarting the process", zap.Error(err))
-		return false
-	}
-	return restart
+	return m.mayRestart(hash, kind)
 }
 
 func (m *Manager) poke() {
@@ -277,8 +262,12 @@ func (m *Manager) confirm() {
 // rollback drops the candidate and reloads into the last healthy config.
 func (m *Manager) rollback() {
 	why := fmt.Sprintf("the Collector was not healthy within %s: %s", m.set.ApplyTimeout, m.hw.why())
-	m.fail(why)
+	neverReady := m.hw.neverReadied()
+	hash, kind := m.fail(why)
 	m.set.Logger.Warn("Rolling back the remote configuration", zap.String("reason", why))
+	if neverReady && m.restartStuck(hash, kind) {
+		return
+	}
 	m.reload()
 }
 
