@@ -28,6 +28,11 @@ const (
 
 var modes = []string{inProcess, supervised, sighup}
 
+// lineWait bounds the wait for a log line that has not come yet when the
+// server's side of a run is done (under the Supervisor none is awaited: its
+// Collector logs to a file).
+const lineWait = time.Second
+
 // Log lines the samples are split by.
 const (
 	lineReloading = "Applying a remote configuration: reloading the Collector" // our extension, after validation and persisting
@@ -147,8 +152,8 @@ func (r *runner) apply(ctx context.Context, p *proc, s *sample) error {
 	if err != nil {
 		return err
 	}
-	if failed(end.msg) {
-		return fmt.Errorf("remote config FAILED: %s", end.msg.GetRemoteConfigStatus().GetErrorMessage())
+	if failed(end.v) {
+		return fmt.Errorf("remote config FAILED: %s", end.v.GetRemoteConfigStatus().GetErrorMessage())
 	}
 	s.Applied = end.at.Sub(sent)
 	if a, err := r.srv.await(ctx, sent, time.Second,
@@ -158,7 +163,7 @@ func (r *runner) apply(ctx context.Context, p *proc, s *sample) error {
 	if err := r.healthy(ctx, p, sent, s); err != nil {
 		return err
 	}
-	if at, ok := p.out.first(sent, lineReloading); ok {
+	if at, ok := p.out.first(sent, lineReloading, 0); ok {
 		s.Reloading = at.Sub(sent)
 	}
 	return nil
@@ -190,7 +195,11 @@ func (r *runner) healthy(ctx context.Context, p *proc, since time.Time, s *sampl
 		return fmt.Errorf("the new pipeline never became healthy: %w", err)
 	}
 	s.Healthy = h.at.Sub(since)
-	if at, ok := p.out.first(since, lineReady); ok {
+	wait := lineWait
+	if s.Mode == supervised {
+		wait = 0
+	}
+	if at, ok := p.out.first(since, lineReady, wait); ok {
 		s.Ready = at.Sub(since)
 	}
 	return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -28,7 +29,7 @@ func startProc(logPath, bin string, args ...string) (*proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &proc{out: &stampedLines{w: f}, file: f, exit: make(chan error, 1)}
+	p := &proc{out: &stampedLines{w: f, lines: newJournal[string]()}, file: f, exit: make(chan error, 1)}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -82,12 +83,7 @@ type stampedLines struct {
 
 	mu      sync.Mutex
 	partial []byte
-	lines   []stampedLine
-}
-
-type stampedLine struct {
-	at   time.Time
-	text string
+	lines   *journal[string]
 }
 
 func (s *stampedLines) Write(b []byte) (int, error) {
@@ -99,21 +95,17 @@ func (s *stampedLines) Write(b []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		s.lines = append(s.lines, stampedLine{at: now, text: string(s.partial[:i])})
+		s.lines.add(now, string(s.partial[:i]))
 		s.partial = s.partial[i+1:]
 	}
 	s.mu.Unlock()
 	return s.w.Write(b)
 }
 
-// first is the arrival of the first line at or after since containing sub.
-func (s *stampedLines) first(since time.Time, sub string) (time.Time, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, l := range s.lines {
-		if !l.at.Before(since) && strings.Contains(l.text, sub) {
-			return l.at, true
-		}
-	}
-	return time.Time{}, false
+// first is the arrival of the first line at or after since containing sub,
+// waiting up to wait for it: a line may come after the server heard of
+// what it says (a health can overtake "Everything is ready").
+func (s *stampedLines) first(since time.Time, sub string, wait time.Duration) (time.Time, bool) {
+	l, err := s.lines.await(context.Background(), since, wait, func(text string) bool { return strings.Contains(text, sub) })
+	return l.at, err == nil
 }

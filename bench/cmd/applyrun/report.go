@@ -90,7 +90,7 @@ func rows(samples []sample, verdict bool) []row {
 	}
 	noVerdict := ""
 	if !verdict {
-		noVerdict = " (no verdict: one quick run)"
+		noVerdict = " (no verdict: a quick run)"
 	}
 	return []row{
 		{figure: "the server sends the change → APPLIED at the server (ms)", cells: applied,

@@ -17,12 +17,6 @@ import (
 // opampPath is the URL path agents connect to.
 const opampPath = "/v1/opamp"
 
-// arrival is one AgentToServer message and when the server decoded it.
-type arrival struct {
-	at  time.Time
-	msg *protobufs.AgentToServer
-}
-
 // pushServer is an opamp-go server that keeps every message it gets (one
 // agent at a time: a run) and can push a remote config to the agent over
 // its latest WebSocket connection. It answers each message with an empty
@@ -33,11 +27,11 @@ type pushServer struct {
 	http   *http.Server
 	served chan struct{}
 
+	log *journal[*protobufs.AgentToServer]
+
 	mu   sync.Mutex
-	log  []arrival
 	conn types.Connection // the connection of the latest message
 	uid  []byte
-	wake chan struct{} // closed and replaced on every message
 }
 
 func startPushServer() (*pushServer, error) {
@@ -45,7 +39,7 @@ func startPushServer() (*pushServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	s := &pushServer{ln: ln, served: make(chan struct{}), wake: make(chan struct{})}
+	s := &pushServer{ln: ln, served: make(chan struct{}), log: newJournal[*protobufs.AgentToServer]()}
 	handler, connContext, err := server.New(nil).Attach(server.Settings{Callbacks: types.Callbacks{
 		OnConnecting: func(*http.Request) types.ConnectionResponse {
 			return types.ConnectionResponse{Accept: true, ConnectionCallbacks: types.ConnectionCallbacks{
@@ -80,20 +74,18 @@ func (s *pushServer) stop() {
 }
 
 func (s *pushServer) onMessage(_ context.Context, conn types.Connection, msg *protobufs.AgentToServer) *protobufs.ServerToAgent {
-	now := time.Now()
+	s.log.add(time.Now(), msg)
 	s.mu.Lock()
-	s.log = append(s.log, arrival{at: now, msg: msg})
 	s.conn, s.uid = conn, msg.GetInstanceUid()
-	close(s.wake)
-	s.wake = make(chan struct{})
 	s.mu.Unlock()
 	return &protobufs.ServerToAgent{InstanceUid: msg.GetInstanceUid()}
 }
 
 // reset forgets every message, for the next run.
 func (s *pushServer) reset() {
+	s.log.reset()
 	s.mu.Lock()
-	s.log, s.conn, s.uid = nil, nil, nil
+	s.conn, s.uid = nil, nil
 	s.mu.Unlock()
 }
 
@@ -115,32 +107,14 @@ func (s *pushServer) push(ctx context.Context, rc *protobufs.AgentRemoteConfig) 
 	return at, nil
 }
 
-// errTimeout: no message matched within the wait.
-var errTimeout = errors.New("no matching message from the agent")
-
 // await returns the first message decoded at or after since that satisfies
 // match, waiting up to timeout for it.
-func (s *pushServer) await(ctx context.Context, since time.Time, timeout time.Duration, match func(*protobufs.AgentToServer) bool) (arrival, error) {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	seen := 0
-	for {
-		s.mu.Lock()
-		log, wake := s.log, s.wake
-		s.mu.Unlock()
-		for ; seen < len(log); seen++ {
-			if a := log[seen]; !a.at.Before(since) && match(a.msg) {
-				return a, nil
-			}
-		}
-		select {
-		case <-wake:
-		case <-deadline.C:
-			return arrival{}, fmt.Errorf("%w within %s", errTimeout, timeout)
-		case <-ctx.Done():
-			return arrival{}, ctx.Err()
-		}
+func (s *pushServer) await(ctx context.Context, since time.Time, timeout time.Duration, match func(*protobufs.AgentToServer) bool) (stamped[*protobufs.AgentToServer], error) {
+	m, err := s.log.await(ctx, since, timeout, match)
+	if err != nil {
+		return m, fmt.Errorf("no matching message from the agent: %w", err)
 	}
+	return m, nil
 }
 
 // healthyWith matches a health saying healthy in which every named pipeline

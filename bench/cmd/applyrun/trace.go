@@ -19,20 +19,16 @@ func timeline(p *proc, srv *pushServer, from, to time.Time) []string {
 		text string
 	}
 	var ev []event
-	p.out.mu.Lock()
-	for _, l := range p.out.lines {
+	for _, l := range p.out.lines.all() {
 		if !l.at.Before(from) && !l.at.After(to) {
-			ev = append(ev, event{l.at, "log: " + logMessage(l.text)})
+			ev = append(ev, event{l.at, "log: " + logMessage(l.v)})
 		}
 	}
-	p.out.mu.Unlock()
-	srv.mu.Lock()
-	for _, a := range srv.log {
+	for _, a := range srv.log.all() {
 		if !a.at.Before(from) && !a.at.After(to) {
-			ev = append(ev, event{a.at, "server: " + describe(a.msg)})
+			ev = append(ev, event{a.at, "server: " + describe(a.v)})
 		}
 	}
-	srv.mu.Unlock()
 	sort.SliceStable(ev, func(i, j int) bool { return ev[i].at.Before(ev[j].at) })
 	out := make([]string, len(ev))
 	for i, e := range ev {
