@@ -6,10 +6,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -55,15 +57,8 @@ func TestDevPageRemoteConfig(t *testing.T) {
 		"\n    remote_config:\n      apply_timeout: 10s"))
 	startProcess(t, dir, "collector", distroBin(t), []string{"--config", cfg}, cfg)
 
-	ctx := startBrowser(t, chromium, dir)
-	page := &devPage{ctx: ctx, uid: uid}
-	waitCtx, cancelWait := context.WithTimeout(ctx, pageTimeout)
-	defer cancelWait()
-	require.NoError(t, chromedp.Do(waitCtx,
-		chromedp.Navigate(fmt.Sprintf("http://127.0.0.1:%d/", pagePort)),
-		// The agent appears, with its editor, once it has connected.
-		chromedp.WaitVisible(chromedp.ID("yaml-"+uid)),
-	), "the page shows the agent's remote config editor")
+	// The agent appears, with its editor, once it has connected.
+	page := openPage(t, chromium, dir, pagePort, uid, "yaml-"+uid)
 
 	port := freePort(t)
 	good := inProcessReceivers(map[string]int{"page": port})
@@ -80,11 +75,87 @@ func TestDevPageRemoteConfig(t *testing.T) {
 	t.Logf("FAILED message on the page: %s", st.Error)
 	assert.Contains(t, st.Config, "otlp/page", "the applied config keeps running")
 
+	screenshot(t, page.ctx, "devpage.png")
+}
+
+// TestDevPageConnectionSettings: in a real headless Chromium, the
+// opampdev page (two listeners) shows the distro, which accepts
+// connection settings, with an offer form. A header offered from it ends
+// APPLIED, its value on neither the page nor in either log; an endpoint
+// nothing listens on ends FAILED with the agent's message, the agent
+// still connected to the first listener; the second listener offered
+// ends APPLIED with the agent on it.
+func TestDevPageConnectionSettings(t *testing.T) {
+	chromium := chromiumBin(t)
+	dir := t.TempDir()
+	dev := buildOpampdev(t, dir)
+	portA, portB, pagePort := freePort(t), freePort(t), freePort(t)
+	devProc := startProcess(t, dir, "opampdev", dev, []string{
+		"-listen", fmt.Sprintf("127.0.0.1:%d,127.0.0.1:%d", portA, portB), "-http", fmt.Sprintf("127.0.0.1:%d", pagePort),
+	})
+	require.True(t, eventually(readyTimeout, func() bool { return listening(portA) && listening(portB) && listening(pagePort) }), "opampdev listens")
+
+	uid := uuid.NewString()
+	cfg := filepath.Join(dir, "collector.yaml")
+	writeFile(t, cfg, standaloneConfig(fmt.Sprintf("      ws:\n        endpoint: ws://127.0.0.1:%d/v1/opamp", portA)+
+		"\n    instance_uid: "+uid+
+		"\n    capabilities:\n      accepts_opamp_connection_settings: true"+
+		"\n    storage:\n      directory: "+filepath.Join(dir, "state")))
+	col := startProcess(t, dir, "collector", distroBin(t), []string{"--config", cfg}, cfg)
+
+	page := openPage(t, chromium, dir, pagePort, uid, "csendpoint-"+uid)
+	listenerA, listenerB := fmt.Sprintf("127.0.0.1:%d", portA), fmt.Sprintf("127.0.0.1:%d", portB)
+	applied := func(s pageState) bool { return s.Status == "APPLIED" }
+
+	const secret = "Bearer devpage-e2e-9b2f"
+	st := page.offer(t, "", "Authorization", secret, applied)
+	assert.Contains(t, st.Conn, "to listener "+listenerA)
+	assert.Regexp(t, `Reported: (APPLYING at [0-9:.]+ → )?APPLIED at [0-9:.]+$`, st.History)
+	assert.Contains(t, st.Body, "header Authorization (value not shown)")
+	assert.NotContains(t, st.Body, secret, "the page shows the header's name only")
+
+	dead := fmt.Sprintf("ws://127.0.0.1:%d/v1/opamp", freePort(t))
+	st = page.offer(t, dead, "", "", func(s pageState) bool { return s.Status == "FAILED" && s.Connected })
+	assert.NotEmpty(t, st.Error, "FAILED shows the agent's message")
+	t.Logf("FAILED message on the page: %s", st.Error)
+	assert.Contains(t, st.Conn, "to listener "+listenerA, "the agent stays where it was")
+
+	st = page.offer(t, "ws://"+listenerB+"/v1/opamp", "", "", func(s pageState) bool {
+		return applied(s) && s.Connected && strings.Contains(s.Conn, "to listener "+listenerB)
+	})
+	assert.NotContains(t, st.Body, secret)
+	for _, p := range []*process{devProc, col} {
+		b, err := os.ReadFile(p.log)
+		require.NoError(t, err)
+		assert.NotContains(t, string(b), secret, "%s's log has the header value", p.name)
+	}
+
+	screenshot(t, page.ctx, "devpage-connection.png")
+}
+
+// screenshot saves the page as name in the test's artifact directory (go
+// test -artifacts keeps it).
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
 	shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	require.NoError(t, err)
-	path := filepath.Join(t.ArtifactDir(), "devpage.png")
+	path := filepath.Join(t.ArtifactDir(), name)
 	require.NoError(t, os.WriteFile(path, shot, 0o644))
 	t.Logf("screenshot: %s (%d bytes)", path, len(shot))
+}
+
+// openPage starts the browser on the dev server's page and waits until
+// it shows the element with id wait for the agent uid.
+func openPage(t *testing.T, chromium, dir string, pagePort int, uid, wait string) *devPage {
+	t.Helper()
+	ctx := startBrowser(t, chromium, dir)
+	waitCtx, cancelWait := context.WithTimeout(ctx, pageTimeout)
+	defer cancelWait()
+	require.NoError(t, chromedp.Do(waitCtx,
+		chromedp.Navigate(fmt.Sprintf("http://127.0.0.1:%d/", pagePort)),
+		chromedp.WaitVisible(chromedp.ID(wait)),
+	), "the page shows #%s", wait)
+	return &devPage{ctx: ctx, uid: uid}
 }
 
 // devPage drives the page for one agent.
@@ -93,7 +164,8 @@ type devPage struct {
 	uid string
 }
 
-// pageState is what the page shows about the agent's remote config.
+// pageState is what the page shows about the agent's remote config, or
+// its connection settings.
 type pageState struct {
 	Status string `json:"status"` // the status element's text
 	Hash   string `json:"hash"`   // the hash that status is for
@@ -102,14 +174,29 @@ type pageState struct {
 	History string `json:"history"`
 	Config  string `json:"config"` // the effective config section's text
 	Sent    string `json:"sent"`   // what the page said after Send
+	// Conn is the agent's transport line: where from, to which listener.
+	Conn      string `json:"conn"`
+	Connected bool   `json:"connected"`
+	Body      string `json:"body"` // the whole page's text
 }
 
-func (p *devPage) state() (pageState, error) {
+// state is what the page shows about the remote config.
+func (p *devPage) state() (pageState, error) { return p.stateOf("rc", "sent") }
+
+// connState is what the page shows about the connection settings.
+func (p *devPage) connState() (pageState, error) { return p.stateOf("cs", "cssent") }
+
+// stateOf reads the status elements whose ids start with prefix, and the
+// element sent says what became of the last Send.
+func (p *devPage) stateOf(prefix, sent string) (pageState, error) {
 	js := fmt.Sprintf(`(() => {
-  const text = id => { const e = document.getElementById(id + "-" + %[1]s); return e ? e.textContent : ""; };
-  const s = document.getElementById("rcstatus-" + %[1]s);
-  return {status: text("rcstatus"), hash: s ? s.dataset.hash : "", error: text("rcerror"), history: text("rchistory"), config: text("cfg"), sent: text("sent")};
-})()`, strconv.Quote(p.uid))
+  const uid = %[1]s, pre = %[2]s;
+  const text = id => { const e = document.getElementById(id + "-" + uid); return e ? e.textContent : ""; };
+  const s = document.getElementById(pre + "status-" + uid);
+  const info = document.getElementById("info-" + uid);
+  return {status: text(pre + "status"), hash: s ? s.dataset.hash : "", error: text(pre + "error"), history: text(pre + "history"),
+    config: text("cfg"), sent: text(%[3]s), conn: text("conn"), connected: !!(info && info.querySelector("h2 .ok")), body: document.body.innerText};
+})()`, strconv.Quote(p.uid), strconv.Quote(prefix), strconv.Quote(sent))
 	return chromedp.Run(p.ctx, chromedp.Evaluate[pageState](js))
 }
 
@@ -123,24 +210,64 @@ func (p *devPage) send(t *testing.T, body string, done func(pageState) bool) pag
 		chromedp.Click(chromedp.CSS(fmt.Sprintf(`button[data-send=%q]`, p.uid))),
 	))
 	sum := sha256.Sum256([]byte(body))
-	hash := hex.EncodeToString(sum[:])
+	return p.await(t, "config", hex.EncodeToString(sum[:]), p.state, done)
+}
+
+// offer fills the connection settings form (empty fields stay empty),
+// clicks Offer and waits until the page shows a status for the offer's
+// hash, which the page says once the server took it, that done accepts.
+func (p *devPage) offer(t *testing.T, endpoint, headerName, headerValue string, done func(pageState) bool) pageState {
+	t.Helper()
+	// One script, not chromedp.SetValue, which cannot set an empty value.
+	fields, err := json.Marshal(map[string]string{
+		"csendpoint-" + p.uid: endpoint, "csheader-" + p.uid: headerName, "csvalue-" + p.uid: headerValue,
+	})
+	require.NoError(t, err)
+	filled, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](fmt.Sprintf(`(() => {
+  for (const [id, v] of Object.entries(%s)) { const e = document.getElementById(id); if (!e) return false; e.value = v; }
+  return true;
+})()`, fields)))
+	require.NoError(t, err)
+	require.True(t, filled, "the form's fields are on the page")
+	require.NoError(t, chromedp.Do(p.ctx, chromedp.Click(chromedp.CSS(fmt.Sprintf(`button[data-connsend=%q]`, p.uid)))))
+	sentRE := regexp.MustCompile(`^(sent|queued for the agent's next message) ([0-9a-f]{8})$`)
+	var hash string
+	require.True(t, eventually(10*time.Second, func() bool {
+		s, err := p.connState()
+		require.NoError(t, err)
+		require.NotContains(t, s.Sent, "not sent")
+		if m := sentRE.FindStringSubmatch(s.Sent); m != nil {
+			hash = m[2]
+		}
+		return hash != ""
+	}), "the page says the offer was sent")
+	return p.await(t, "offer", hash, p.connState, done)
+}
+
+// await polls read until it shows a status for the hash (or its prefix)
+// that done accepts; it returns that state and logs the statuses seen on
+// the way.
+func (p *devPage) await(t *testing.T, what, hash string, read func() (pageState, error), done func(pageState) bool) pageState {
+	t.Helper()
 	var seen []string
 	var last pageState
 	deadline := time.Now().Add(pageTimeout)
 	for time.Now().Before(deadline) {
-		s, err := p.state()
+		s, err := read()
 		require.NoError(t, err)
 		last = s
-		if s.Hash == hash && (len(seen) == 0 || seen[len(seen)-1] != s.Status) {
+		ours := s.Hash != "" && strings.HasPrefix(s.Hash, hash)
+		if ours && (len(seen) == 0 || seen[len(seen)-1] != s.Status) {
 			seen = append(seen, s.Status)
 		}
-		if s.Hash == hash && done(s) {
-			t.Logf("config %.8s: page showed %s; %s", hash, strings.Join(seen, " → "), s.History)
+		if ours && done(s) {
+			t.Logf("%s %.8s: page showed %s; %s", what, hash, strings.Join(seen, " → "), s.History)
 			return s
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("config %.8s: the page did not get there in %v; statuses seen %v; last state %+v", hash, pageTimeout, seen, last)
+	last.Body = "" // the page's text is long; the fields say enough
+	t.Fatalf("%s %.8s: the page did not get there in %v; statuses seen %v; last state %+v", what, hash, pageTimeout, seen, last)
 	return last
 }
 
