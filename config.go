@@ -157,7 +157,8 @@ type Capabilities struct {
 	// needs storage.directory (accepted offers survive restarts).
 	AcceptsOpAMPConnectionSettings bool `mapstructure:"accepts_opamp_connection_settings"`
 	// ReportsConnectionSettingsStatus reports the outcome of each offer;
-	// unset, it follows AcceptsOpAMPConnectionSettings.
+	// unset, it is on when any offer is taken (the OpAMP settings or own
+	// telemetry).
 	ReportsConnectionSettingsStatus *bool `mapstructure:"reports_connection_settings_status"`
 	// ReportsOwnMetrics, ReportsOwnLogs and ReportsOwnTraces send the
 	// Collector's own telemetry where the server offers; they need

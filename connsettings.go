@@ -1,6 +1,7 @@
 package opampextension
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/open-telemetry/opamp-go/protobufs"
@@ -61,14 +63,65 @@ func (c clientConnector) TryConnection(ctx context.Context, cn opampclient.Conne
 }
 
 func (c clientConnector) SetConnectionSettingsStatus(s *protobufs.ConnectionSettingsStatus) error {
-	client := c.a.client.Load()
-	if client == nil {
-		return errNoClient
+	return c.a.setConnStatus(false, s)
+}
+
+// statusJoin holds the two parts of the one connection settings status:
+// the OpAMP settings' (the connsettings manager) and own telemetry's (the
+// remote config manager). For one offer carrying both, the server hears
+// the worse of the two, with both messages.
+type statusJoin struct {
+	mu         sync.Mutex
+	opamp, own *protobufs.ConnectionSettingsStatus
+}
+
+// severity orders statuses from best to worst.
+var severity = map[protobufs.ConnectionSettingsStatuses]int{
+	protobufs.ConnectionSettingsStatuses_ConnectionSettingsStatuses_UNSET:    0,
+	protobufs.ConnectionSettingsStatuses_ConnectionSettingsStatuses_APPLIED:  1,
+	protobufs.ConnectionSettingsStatuses_ConnectionSettingsStatuses_APPLYING: 2,
+	protobufs.ConnectionSettingsStatuses_ConnectionSettingsStatuses_FAILED:   3,
+}
+
+// set records one part's status and returns what to report.
+func (j *statusJoin) set(own bool, s *protobufs.ConnectionSettingsStatus) *protobufs.ConnectionSettingsStatus {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	other := j.own
+	if own {
+		j.own = s
+		other = j.opamp
+	} else {
+		j.opamp = s
 	}
-	if !c.a.cfg.reportsConnectionSettingsStatus() {
+	if other == nil || !bytes.Equal(other.GetLastConnectionSettingsHash(), s.GetLastConnectionSettingsHash()) {
+		return s
+	}
+	out := &protobufs.ConnectionSettingsStatus{LastConnectionSettingsHash: s.GetLastConnectionSettingsHash(), Status: s.GetStatus()}
+	if severity[other.GetStatus()] > severity[out.Status] {
+		out.Status = other.GetStatus()
+	}
+	var msgs []string
+	for _, m := range []string{j.opamp.GetErrorMessage(), j.own.GetErrorMessage()} {
+		if m != "" {
+			msgs = append(msgs, m)
+		}
+	}
+	out.ErrorMessage = strings.Join(msgs, "; ")
+	return out
+}
+
+// setConnStatus reports one part's connection settings status.
+func (a *opampAgent) setConnStatus(own bool, s *protobufs.ConnectionSettingsStatus) error {
+	if !a.cfg.reportsConnectionSettingsStatus() {
 		return nil
 	}
-	return client.SetConnectionSettingsStatus(s)
+	out := a.connStatus.set(own, s)
+	client := a.client.Load()
+	if client == nil {
+		return errNoClient // the next instance reports from the state on disk
+	}
+	return client.SetConnectionSettingsStatus(out)
 }
 
 // setUpOffers prepares connection-settings offers before the client
@@ -154,8 +207,8 @@ func (o *offers) done1(offer *protobufs.OpAMPConnectionSettings, err error) {
 // start runs the manager once the client runs, and reports a restored
 // offer's hash as APPLIED.
 func (o *offers) start(a *opampAgent, client *opampclient.Client) {
-	if o.accepted != nil && a.cfg.reportsConnectionSettingsStatus() {
-		_ = client.SetConnectionSettingsStatus(&protobufs.ConnectionSettingsStatus{
+	if o.accepted != nil {
+		_ = a.setConnStatus(false, &protobufs.ConnectionSettingsStatus{
 			LastConnectionSettingsHash: o.accepted.Hash,
 			Status:                     protobufs.ConnectionSettingsStatuses_ConnectionSettingsStatuses_APPLIED,
 		})
@@ -198,7 +251,9 @@ func (a *opampAgent) onConnectionOffers(_ context.Context, in *protobufs.Connect
 		}
 	}
 	if in.GetOwnMetrics() != nil || in.GetOwnLogs() != nil || in.GetOwnTraces() != nil {
-		a.logger.Debug("Own-telemetry offers are not applied yet")
+		if remote := a.remote.Load(); remote != nil {
+			remote.ReceiveOwnTelemetry(in)
+		}
 	}
 }
 

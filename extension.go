@@ -55,6 +55,8 @@ type opampAgent struct {
 	remote atomic.Pointer[remoteconfig.Manager]
 	// offers applies connection-settings offers; nil unless accepted.
 	offers atomic.Pointer[offers]
+	// connStatus joins the parts of the connection settings status.
+	connStatus statusJoin
 	// orphaned holds why the parent watch ended the Collector. Shutdown
 	// returns it: core exits 0 after a fatal status event, and the
 	// Supervisor (or any init system) must see a failure instead.

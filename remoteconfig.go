@@ -58,9 +58,10 @@ var (
 )
 
 // newRemoteConfig builds the remote config manager when the extension
-// accepts remote config.
+// accepts remote config, or sends its own telemetry where the server
+// offers (a layer the same manager applies).
 func (a *opampAgent) newRemoteConfig() (*remoteconfig.Manager, error) {
-	if !a.cfg.Capabilities.AcceptsRemoteConfig {
+	if !a.cfg.Capabilities.AcceptsRemoteConfig && !a.cfg.reportsOwnTelemetry() {
 		return nil, nil
 	}
 	v, err := remoteValidator(a.cfg.Storage.Directory)
@@ -82,12 +83,17 @@ func (a *opampAgent) newRemoteConfig() (*remoteconfig.Manager, error) {
 		Validator:    v,
 		Reload:       remoteReload,
 		ApplyTimeout: a.cfg.RemoteConfig.ApplyTimeout,
+		// Own telemetry's reader interval, for a destination offered.
+		OwnMetricsInterval: a.cfg.ConnectionSettings.OwnMetricsInterval,
 		// Where the process cannot execute itself, Validate refused
 		// accepts_remote_config already (reload.Supported).
 		RestartOnFailedStart: true,
 	}
 	if a.cfg.reportsRemoteConfig() {
 		set.Report = a.sendRemoteConfigStatus
+	}
+	if a.cfg.reportsConnectionSettingsStatus() {
+		set.ReportConnection = func(s *protobufs.ConnectionSettingsStatus) { a.setConnStatus(true, s) }
 	}
 	m, err := remoteconfig.New(set)
 	if err != nil {

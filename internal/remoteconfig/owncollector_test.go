@@ -12,6 +12,7 @@ import (
 
 	"github.com/opampext/opampextension/internal/effectiveconfig"
 	"github.com/opampext/opampextension/internal/testcerts"
+	"github.com/opampext/opampextension/internal/testotlp"
 )
 
 const (
@@ -25,10 +26,10 @@ func metricsOffer(hash string, d *protobufs.TelemetryConnectionSettings) *protob
 }
 
 // waitMetrics waits for an otelcol_ metric at the sink after posts.
-func waitMetrics(t *testing.T, sink *otlpSink, after int) {
+func waitMetrics(t *testing.T, sink *testotlp.Sink, after int) {
 	t.Helper()
 	require.Eventually(t, func() bool {
-		name, posts := sink.collectorMetric()
+		name, posts := sink.CollectorMetric()
 		return name != "" && posts > after
 	}, ownWait, 20*time.Millisecond, "no otelcol_ metric reached the offered endpoint")
 }
@@ -40,21 +41,21 @@ func waitMetrics(t *testing.T, sink *otlpSink, after int) {
 // exporting; an empty one removes the destination.
 func TestOwnMetricsInProcess(t *testing.T) {
 	rig := newOwnRig(t)
-	sink := newOTLPSink(t, nil)
+	sink := testotlp.Start(t, nil)
 	run := rig.run(t)
 	rig.manager(t).ReceiveOwnTelemetry(metricsOffer("o1", &protobufs.TelemetryConnectionSettings{
-		DestinationEndpoint: sink.srv.URL + "/v1/metrics",
+		DestinationEndpoint: sink.URL() + "/v1/metrics",
 		Headers:             &protobufs.Headers{Headers: []*protobufs.Header{{Key: "Authorization", Value: "Bearer s3cret-token"}}},
 	}))
 	rig.waitStatus(t, "o1", connApplying)
 	rig.waitStatus(t, "o1", connApplied)
 	waitMetrics(t, sink, 0)
-	assert.Equal(t, "Bearer s3cret-token", sink.header("Authorization"))
+	assert.Equal(t, "Bearer s3cret-token", sink.Header("Authorization"))
 
 	eff, err := effectiveconfig.Build(rig.effective(), nil, false)
 	require.NoError(t, err)
 	body := string(eff.GetConfigMap().GetConfigMap()[""].GetBody())
-	assert.Contains(t, body, sink.srv.URL+"/v1/metrics", "the destination is in the effective config")
+	assert.Contains(t, body, sink.URL()+"/v1/metrics", "the destination is in the effective config")
 	assert.NotContains(t, body, "s3cret-token")
 
 	bad := rig.waitStatusAfter(t, func() {
@@ -62,15 +63,15 @@ func TestOwnMetricsInProcess(t *testing.T) {
 	}, "o2", connFailed)
 	assert.Contains(t, bad.GetErrorMessage(), "destination_endpoint")
 	assert.True(t, run.running(), "the Collector runs on")
-	_, posts := sink.collectorMetric()
+	_, posts := sink.CollectorMetric()
 	waitMetrics(t, sink, posts) // still to the destination accepted before
 
 	rig.manager(t).ReceiveOwnTelemetry(metricsOffer("o3", &protobufs.TelemetryConnectionSettings{}))
 	rig.waitStatus(t, "o3", connApplied)
 	time.Sleep(300 * time.Millisecond) // the old service's last export on shutdown
-	_, posts = sink.collectorMetric()
+	_, posts = sink.CollectorMetric()
 	time.Sleep(time.Second) // ten export intervals
-	_, after := sink.collectorMetric()
+	_, after := sink.CollectorMetric()
 	assert.Equal(t, posts, after, "no export after the destination was removed")
 	st, err := rig.store(t).load()
 	require.NoError(t, err)
@@ -83,14 +84,14 @@ func TestOwnMetricsInProcess(t *testing.T) {
 // layer comes back after a restart with its status, without a new offer.
 func TestOwnMetricsTLSSurviveRestart(t *testing.T) {
 	certs := testcerts.New(t)
-	sink := newOTLPSink(t, func(s *httptest.Server) {
+	sink := testotlp.Start(t, func(s *httptest.Server) {
 		s.TLS = certs.ServerTLSConfig(true)
 		s.StartTLS()
 	})
 	rig := newOwnRig(t)
 	run := rig.run(t)
 	rig.manager(t).ReceiveOwnTelemetry(metricsOffer("tls1", &protobufs.TelemetryConnectionSettings{
-		DestinationEndpoint: sink.srv.URL + "/v1/metrics",
+		DestinationEndpoint: sink.URL() + "/v1/metrics",
 		Tls:                 &protobufs.TLSConnectionSettings{CaPemContents: readFile(t, certs.CAFile)},
 		Certificate: &protobufs.TLSCertificate{
 			Cert: []byte(readFile(t, certs.ClientCertFile)), PrivateKey: []byte(readFile(t, certs.ClientKeyFile)),
@@ -103,7 +104,7 @@ func TestOwnMetricsTLSSurviveRestart(t *testing.T) {
 	rig.mu.Lock()
 	rig.reports = nil
 	rig.mu.Unlock()
-	_, posts := sink.collectorMetric()
+	_, posts := sink.CollectorMetric()
 	rig.run(t)
 	rig.waitStatus(t, "tls1", connApplied) // reported at start, from the state
 	waitMetrics(t, sink, posts)
@@ -129,12 +130,12 @@ func (r *ownRig) store(t *testing.T) *store {
 // reloading away from is handed to the instance the reload builds.
 func TestOwnOfferDuringApply(t *testing.T) {
 	rig := newOwnRig(t)
-	first, second := newOTLPSink(t, nil), newOTLPSink(t, nil)
+	first, second := testotlp.Start(t, nil), testotlp.Start(t, nil)
 	rig.run(t)
 	m := rig.manager(t)
-	m.ReceiveOwnTelemetry(metricsOffer("a1", dest(first.srv.URL+"/v1/metrics")))
+	m.ReceiveOwnTelemetry(metricsOffer("a1", dest(first.URL()+"/v1/metrics")))
 	rig.waitStatus(t, "a1", connApplying)
-	m.ReceiveOwnTelemetry(metricsOffer("a2", dest(second.srv.URL+"/v1/metrics")))
+	m.ReceiveOwnTelemetry(metricsOffer("a2", dest(second.URL()+"/v1/metrics")))
 	rig.waitStatus(t, "a2", connApplied)
 	waitMetrics(t, second, 0)
 }

@@ -3,12 +3,8 @@ package remoteconfig
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -26,7 +22,6 @@ import (
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/extensioncapabilities"
 	"go.opentelemetry.io/collector/otelcol"
-	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
@@ -254,75 +249,6 @@ func (c *ownRun) stop(t *testing.T) {
 type converterFunc func(context.Context, *confmap.Conf) error
 
 func (f converterFunc) Convert(ctx context.Context, conf *confmap.Conf) error { return f(ctx, conf) }
-
-// otlpSink is an OTLP/HTTP metrics endpoint that decodes what arrives.
-type otlpSink struct {
-	srv     *httptest.Server
-	mu      sync.Mutex
-	names   map[string]int // metric name: data points... seen
-	headers http.Header
-	posts   int
-}
-
-func newOTLPSink(t *testing.T, tlsSrv func(*httptest.Server)) *otlpSink {
-	s := &otlpSink{names: map[string]int{}}
-	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
-	if tlsSrv != nil {
-		tlsSrv(s.srv)
-	} else {
-		s.srv.Start()
-	}
-	t.Cleanup(s.srv.Close)
-	return s
-}
-
-func (s *otlpSink) serve(w http.ResponseWriter, req *http.Request) {
-	body, err := io.ReadAll(req.Body)
-	if err != nil || req.URL.Path != "/v1/metrics" {
-		http.Error(w, "bad request", http.StatusBadRequest)
-		return
-	}
-	er := pmetricotlp.NewExportRequest()
-	if err := er.UnmarshalProto(body); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	s.mu.Lock()
-	s.posts++
-	s.headers = req.Header.Clone()
-	rms := er.Metrics().ResourceMetrics()
-	for i := range rms.Len() {
-		sms := rms.At(i).ScopeMetrics()
-		for j := range sms.Len() {
-			ms := sms.At(j).Metrics()
-			for k := range ms.Len() {
-				s.names[ms.At(k).Name()]++
-			}
-		}
-	}
-	s.mu.Unlock()
-	out, _ := pmetricotlp.NewExportResponse().MarshalProto()
-	w.Header().Set("Content-Type", "application/x-protobuf")
-	_, _ = w.Write(out)
-}
-
-// collectorMetric: an otelcol_ metric arrived, and how many posts so far.
-func (s *otlpSink) collectorMetric() (string, int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for n := range s.names {
-		if strings.HasPrefix(n, "otelcol_") {
-			return n, s.posts
-		}
-	}
-	return "", s.posts
-}
-
-func (s *otlpSink) header(k string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.headers.Get(k)
-}
 
 // The stand-in extension.
 

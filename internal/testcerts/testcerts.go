@@ -33,6 +33,8 @@ type Bundle struct {
 
 	caPool     *x509.CertPool
 	serverCert tls.Certificate
+	caCert     *x509.Certificate
+	caKey      *ecdsa.PrivateKey
 }
 
 // Option changes how New builds the server certificate.
@@ -105,6 +107,8 @@ func New(t testing.TB, opts ...Option) *Bundle {
 		ClientCertFile: filepath.Join(dir, "client.pem"),
 		ClientKeyFile:  filepath.Join(dir, "client-key.pem"),
 		caPool:         x509.NewCertPool(),
+		caCert:         caCert,
+		caKey:          caKey,
 	}
 	b.caPool.AddCert(caCert)
 	writePEM(t, b.CAFile, "CERTIFICATE", caDER)
@@ -118,6 +122,40 @@ func New(t testing.TB, opts ...Option) *Bundle {
 		t.Fatalf("testcerts: load server key pair: %v", err)
 	}
 	return b
+}
+
+// SignCSR plays a server's CA: it issues a client certificate (PEM) for a
+// PEM certificate signing request, valid from now - validFor/2 on for
+// validFor (negative: already expired), with the request's subject and
+// SANs.
+func (b *Bundle) SignCSR(t testing.TB, csrPEM []byte, validFor time.Duration) []byte {
+	t.Helper()
+	block, _ := pem.Decode(csrPEM)
+	if block == nil {
+		t.Fatalf("testcerts: the CSR is not PEM")
+	}
+	csr, err := x509.ParseCertificateRequest(block.Bytes)
+	if err != nil {
+		t.Fatalf("testcerts: parse CSR: %v", err)
+	}
+	if err := csr.CheckSignature(); err != nil {
+		t.Fatalf("testcerts: CSR signature: %v", err)
+	}
+	now := time.Now()
+	tmpl := leafTemplate(t, csr.Subject.CommonName, now, x509.ExtKeyUsageClientAuth)
+	tmpl.Subject = csr.Subject
+	tmpl.DNSNames, tmpl.IPAddresses, tmpl.URIs = csr.DNSNames, csr.IPAddresses, csr.URIs
+	if validFor < 0 {
+		tmpl.NotBefore, tmpl.NotAfter = now.Add(2*validFor), now.Add(validFor)
+	} else {
+		tmpl.NotBefore, tmpl.NotAfter = now.Add(-validFor/2), now.Add(validFor/2)
+	}
+	pub, ok := csr.PublicKey.(*ecdsa.PublicKey)
+	if !ok {
+		t.Fatalf("testcerts: the CSR's key is %T, not ECDSA", csr.PublicKey)
+	}
+	der := sign(t, tmpl, b.caCert, pub, b.caKey)
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
 
 // CAPool returns a new pool holding only the bundle's CA.

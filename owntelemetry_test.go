@@ -1,0 +1,65 @@
+package opampextension
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/open-telemetry/opamp-go/protobufs"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/opampext/opampextension/internal/testotlp"
+	"github.com/opampext/opampextension/internal/testserver"
+	"github.com/opampext/opampextension/opampconfmap"
+)
+
+// TestOwnMetricsWhereTheServerAsks: a real Collector that reports its own
+// metrics, and no remote config, sends them where an offer says (an OTLP
+// endpoint here decodes them), reports APPLIED to the server, and stops
+// when an empty offer takes the destination away.
+func TestOwnMetricsWhereTheServerAsks(t *testing.T) {
+	r := newRemoteRig(t)
+	sink := testotlp.Start(t, nil)
+	yaml := collectorYAML{opamp: fmt.Sprintf(`    server:
+      ws:
+        endpoint: %s
+    instance_uid: %s
+    capabilities:
+      reports_own_metrics: true
+    storage:
+      directory: %s
+    remote_config:
+      apply_timeout: 5s
+    connection_settings:
+      own_metrics_interval: 100ms`, r.srv.WSURL(), r.uid, r.dir)}.String()
+	r.current = runCollector(t, yaml, remoteReceivers(), withConverters(opampconfmap.NewFactory()))
+	a := r.srv.WaitAgent(t, waitTime, func(a *testserver.AgentState) bool { return a.UID == r.uid && a.EffectiveConfig != nil })
+	assert.True(t, a.HasCapability(protobufs.AgentCapabilities_AgentCapabilities_ReportsOwnMetrics))
+	assert.True(t, a.HasCapability(protobufs.AgentCapabilities_AgentCapabilities_ReportsConnectionSettingsStatus))
+
+	offer := func(hash, endpoint string) {
+		require.NoError(t, r.srv.Send(r.uid, &protobufs.ServerToAgent{ConnectionSettings: &protobufs.ConnectionSettingsOffers{
+			Hash: []byte(hash), OwnMetrics: &protobufs.TelemetryConnectionSettings{DestinationEndpoint: endpoint},
+		}}))
+	}
+	offer("m1", sink.URL()+"/v1/metrics")
+	r.srv.WaitAgent(t, 20*time.Second, statusIs("m1", csApplied))
+	require.Eventually(t, func() bool { name, _ := sink.CollectorMetric(); return name != "" }, 20*time.Second, 50*time.Millisecond,
+		"no otelcol_ metric reached the offered endpoint")
+	st := r.srv.WaitAgent(t, waitTime, func(a *testserver.AgentState) bool { return strings.Contains(effective(a), sink.URL()) })
+	assert.Contains(t, effective(st), "telemetry")
+
+	offer("bad", "not a url")
+	failed := r.srv.WaitAgent(t, 20*time.Second, statusIs("bad", csFailed))
+	assert.Contains(t, failed.ConnectionSettingsStatus.GetErrorMessage(), "destination_endpoint")
+
+	offer("m0", "")
+	r.srv.WaitAgent(t, 20*time.Second, statusIs("m0", csApplied))
+	time.Sleep(500 * time.Millisecond) // the old service's last export
+	_, before := sink.CollectorMetric()
+	time.Sleep(time.Second) // ten intervals
+	_, after := sink.CollectorMetric()
+	assert.Equal(t, before, after, "no export once the destination is removed")
+}
