@@ -1,9 +1,11 @@
 // Package opampconfmap is the confmap converter a distro registers so that
 // the opamp extension can apply remote configuration in-process: on every
 // resolve (start-up and every reload) it merges the remote configuration
-// in force, kept in the extension's state directory, over the local
-// configuration. It changes nothing unless an opamp extension in the
-// config sets capabilities.accepts_remote_config and storage.directory.
+// in force, and the own-telemetry destinations the server offered, kept in
+// the extension's state directory, over the local configuration. It
+// changes nothing unless an opamp extension in the config sets
+// storage.directory and capabilities.accepts_remote_config or one of
+// capabilities.reports_own_metrics, _logs, _traces.
 //
 // In an ocb manifest:
 //
