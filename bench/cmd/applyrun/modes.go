@@ -36,6 +36,7 @@ const lineWait = time.Second
 // Log lines the samples are split by.
 const (
 	lineReloading = "Applying a remote configuration: reloading the Collector" // our extension, after validation and persisting
+	lineStarting  = "Starting otelcol-opamp..."                                // core, once the config is resolved and the service built
 	lineReady     = "Everything is ready"                                      // core, once the (re)built service runs
 )
 
@@ -49,10 +50,11 @@ type sample struct {
 	Applied  time.Duration `json:"applied,omitempty"`
 	// Healthy: the server got a health with both pipelines healthy.
 	Healthy time.Duration `json:"healthy"`
-	// Reloading and Ready: our Collector's log lines lineReloading and
-	// lineReady arrived (not under the Supervisor, whose Collector logs
-	// to a file).
+	// Reloading, Starting and Ready: our Collector's log lines
+	// lineReloading, lineStarting and lineReady arrived (not under the
+	// Supervisor, whose Collector logs to a file).
 	Reloading time.Duration `json:"reloading,omitempty"`
+	Starting  time.Duration `json:"starting,omitempty"`
 	Ready     time.Duration `json:"ready,omitempty"`
 	// Trace is the apply's timeline (see timeline).
 	Trace []string `json:"trace,omitempty"`
@@ -201,6 +203,9 @@ func (r *runner) healthy(ctx context.Context, p *proc, since time.Time, s *sampl
 	}
 	if at, ok := p.out.first(since, lineReady, wait); ok {
 		s.Ready = at.Sub(since)
+	}
+	if at, ok := p.out.first(since, lineStarting, 0); ok {
+		s.Starting = at.Sub(since)
 	}
 	return nil
 }

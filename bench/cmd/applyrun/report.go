@@ -104,6 +104,8 @@ func rows(samples []sample, verdict bool) []row {
 		{figure: "… → APPLYING at the server (ms)", cells: all(func(s sample) time.Duration { return s.Applying })},
 		{figure: "… → our extension logs \"reloading the Collector\" (received, merged, validated by exec, persisted; ms)",
 			cells: all(func(s sample) time.Duration { return s.Reloading })},
+		{figure: "… → core logs \"Starting otelcol-opamp...\" (the new config resolved, the service built; ms)",
+			cells: all(func(s sample) time.Duration { return s.Starting })},
 		{figure: "… → core logs \"Everything is ready\" (the rebuilt service runs; ms)",
 			cells: all(func(s sample) time.Duration { return s.Ready })},
 	}
