@@ -153,6 +153,10 @@ top_profile() {
 		echo
 		cat bench/APPLY-METHOD.md
 		echo
+		if [ -f bench/APPLY-FINDINGS.md ]; then
+			cat bench/APPLY-FINDINGS.md
+			echo
+		fi
 	fi
 	cat bench/METHOD.md
 	echo
