@@ -35,6 +35,7 @@ func (a *opampAgent) Changed(id *componentstatus.InstanceID, ev *componentstatus
 
 // Ready marks the pipelines as started: the agent becomes healthy.
 func (a *opampAgent) Ready() error {
+	a.readyOnce.Do(func() { close(a.ready) })
 	if a.health != nil {
 		_ = a.health.Ready() // always nil: it only flips a flag
 	}
@@ -101,6 +102,13 @@ func (a *opampAgent) NotifyConfigSnapshot(ctx context.Context, snap extensioncap
 // Start by milliseconds unless another extension starts slowly.
 const firstSnapshotWait = time.Second
 
+// firstReadyWait bounds how long the first message, once it has the
+// effective config, waits for the pipelines to be ready, so it carries the
+// healthy report itself: core starts the pipelines right after the
+// snapshot (milliseconds), and a healthy report queued behind a first
+// message already on its way reaches the server later than one in it.
+const firstReadyWait = 250 * time.Millisecond
+
 // getEffectiveConfig is the client's source of the effective config. The
 // client asks before its first message, on its own goroutine, which
 // follows the extensions' Start by far less than the Collector's first
@@ -120,6 +128,27 @@ func (a *opampAgent) getEffectiveConfig(ctx context.Context) (*protobufs.Effecti
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.effective, nil
+}
+
+// beforeFirstMessage holds the client's first message, bounded by
+// firstReadyWait, until the pipelines are ready, when health is reported.
+func (a *opampAgent) beforeFirstMessage(ctx context.Context) {
+	if a.health == nil {
+		return
+	}
+	select {
+	case <-a.ready:
+		return
+	default:
+	}
+	t := time.NewTimer(firstReadyWait)
+	defer t.Stop()
+	select {
+	case <-a.ready:
+	case <-t.C:
+	case <-ctx.Done():
+	case <-a.stopping:
+	}
 }
 
 // hasSnapshot reports, without waiting, whether the first snapshot came:

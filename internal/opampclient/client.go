@@ -61,6 +61,11 @@ type Handler struct {
 	// it had switched to (TryConnection, or Settings.Fallback's partner)
 	// because that one kept failing before it was proven.
 	OnConnectionReverted func(from, to Connection)
+	// BeforeFirstMessage, when set, runs once on the first connection,
+	// after GetEffectiveConfig and before the first message: the agent may
+	// hold that message briefly (bounded by itself, and by ctx) so it
+	// carries news that is about to come.
+	BeforeFirstMessage func(ctx context.Context)
 	// GetEffectiveConfig is asked once, before the first message, when the
 	// agent reports its effective config and none was given yet.
 	GetEffectiveConfig func(ctx context.Context) (*protobufs.EffectiveConfig, error)
@@ -357,6 +362,13 @@ func (c *Client) loadEffectiveConfig(ctx context.Context) {
 		return
 	}
 	c.report.setEffectiveConfig(ec)
+}
+
+// beforeFirstMessage runs Handler.BeforeFirstMessage, ended early by Stop.
+func (c *Client) beforeFirstMessage(ctx context.Context) {
+	if h := c.settings.Handler.BeforeFirstMessage; h != nil {
+		h(ctx)
+	}
 }
 
 // onConnected runs once per new connection.

@@ -68,6 +68,7 @@ func (c *Client) runHTTP(ctx context.Context) {
 	}
 	defer func() { hc.CloseIdleConnections() }()
 	c.loadEffectiveConfig(ctx)
+	c.beforeFirstMessage(ctx)
 
 	tokens := newTokenBucket(sendBurst, sendRate)
 	var ka keepAliveWatch

@@ -155,9 +155,14 @@ func (c *Client) runWS(ctx context.Context) {
 		c.onConnected()
 		if handedOver {
 			c.process(ctx, h.reply) // the probe's answer, from the new server
+			// What changed while the switch was made (the offer's status)
+			// may have woken the old connection's sender, whose write then
+			// failed: it is still pending, for this connection.
+			c.report.signal()
 		}
 		if first {
 			c.loadEffectiveConfig(ctx)
+			c.beforeFirstMessage(ctx)
 			first = false
 		}
 		began := time.Now()
