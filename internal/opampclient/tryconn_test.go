@@ -305,3 +305,25 @@ func otherTransport(tr testserver.Transport) testserver.Transport {
 	}
 	return testserver.TransportHTTP
 }
+
+// TestStatusRightAfterSwitch: a status set the moment TryConnection
+// returns reaches the new server at once, heartbeats off (it may have
+// woken the old connection's sender, whose write failed on the closing
+// socket).
+func TestStatusRightAfterSwitch(t *testing.T) {
+	t.Parallel()
+	a := testserver.Start(t)
+	servers := []*testserver.Server{testserver.Start(t), a}
+	_, c := startOn(t, a, testserver.TransportWebSocket, nil)
+	for i := range 12 {
+		to := servers[i%2]
+		require.NoError(t, tryWithin(t, c, Connection{URL: to.WSURL()}, 3*time.Second))
+		hash := []byte{byte(i)}
+		require.NoError(t, c.SetConnectionSettingsStatus(&protobufs.ConnectionSettingsStatus{
+			LastConnectionSettingsHash: hash, Status: protobufs.ConnectionSettingsStatuses_ConnectionSettingsStatuses_APPLIED,
+		}))
+		to.WaitAgent(t, 2*time.Second, func(s *testserver.AgentState) bool {
+			return string(s.ConnectionSettingsStatus.GetLastConnectionSettingsHash()) == string(hash)
+		})
+	}
+}
