@@ -5,6 +5,9 @@
 # Env: CONFIG         collector config (default examples/collector.yaml;
 #                     examples/remote-config.yaml accepts remote config from
 #                     the page: `make run CONFIG=examples/remote-config.yaml`)
+#      LISTEN         opampdev's OpAMP listeners (default :4320; with
+#                     CONFIG=examples/connection-settings.yaml also :4330,
+#                     so the page can move the agent between the two)
 #      COLLECTOR_LOG  where collector output goes (default _build/otelcol-opamp.log;
 #                     "-" for the terminal)
 # Needs _build/otelcol-opamp: `make run` builds it first (see scripts/distro.sh).
@@ -17,6 +20,12 @@ DEV_BIN=_build/opampdev
 CONFIG="${CONFIG:-examples/collector.yaml}"
 COLLECTOR_LOG="${COLLECTOR_LOG:-_build/otelcol-opamp.log}"
 OPAMP_PORT=4320 # the examples point here
+if [ -z "${LISTEN:-}" ]; then
+	LISTEN="0.0.0.0:$OPAMP_PORT"
+	case "$CONFIG" in
+	*connection-settings.yaml) LISTEN="0.0.0.0:$OPAMP_PORT,0.0.0.0:4330" ;;
+	esac
+fi
 PAGE_URL=http://localhost:4321/
 
 if [ ! -f "$CONFIG" ]; then
@@ -48,7 +57,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-"$DEV_BIN" &
+"$DEV_BIN" -listen "$LISTEN" &
 dev_pid=$!
 
 # Wait until the OpAMP port accepts connections (up to 10 s).
