@@ -93,7 +93,11 @@ func (a *opampAgent) newRemoteConfig() (*remoteconfig.Manager, error) {
 		set.Report = a.sendRemoteConfigStatus
 	}
 	if a.cfg.reportsConnectionSettingsStatus() {
-		set.ReportConnection = func(s *protobufs.ConnectionSettingsStatus) { a.setConnStatus(true, s) }
+		set.ReportConnection = func(s *protobufs.ConnectionSettingsStatus) {
+			if err := a.setConnStatus(true, s); err != nil {
+				a.logger.Debug("Cannot queue the own-telemetry status", zap.Error(err))
+			}
+		}
 	}
 	m, err := remoteconfig.New(set)
 	if err != nil {
