@@ -91,6 +91,7 @@ func New(set Settings) (*Manager, error) {
 // apply (the converter loaded this process's candidate), starts the
 // health watch; configs are handled from now on.
 func (m *Manager) Start() {
+	disarmWatchdog(m.set.Dir)
 	st, err := m.store.load()
 	if err != nil {
 		m.set.Logger.Warn("Cannot read the remote configuration state", zap.Error(err))
@@ -140,7 +141,9 @@ func (m *Manager) Receive(rc *protobufs.AgentRemoteConfig) {
 // Shutdown stops the manager. An apply not confirmed healthy by now has
 // failed: the candidate is dropped, so the next resolve (a reload, or the
 // next start after a reload that ended the process) runs the last healthy
-// configuration.
+// configuration. An instance stopping for the reload of an apply it
+// started leaves a watchdog behind, for a new service that never starts
+// its opamp extension (watchdog.go).
 //
 // restart tells the caller to execute the process again (Reexec) once it
 // has stopped what it runs: this instance is the reloaded service that
@@ -157,6 +160,7 @@ func (m *Manager) Shutdown() (restart bool) {
 	}
 	m.once.Do(func() { close(m.stop) })
 	<-m.done
+	m.leaveWatchdog()
 	undecided, neverReady := m.hw.disarm()
 	if !undecided {
 		return false

@@ -50,19 +50,13 @@ func TestRollbackRestartsStuckStart(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Cleanup(resetTermination)
 			dir, s := applyingState(t, hash, tc.restartedFor)
-			var restarts, reloads atomic.Int64
-			var atRestart atomic.Pointer[State]
+			var reloads atomic.Int64
+			restarts := &recordingRestart{store: s, err: tc.restartErr}
 			core, logs := observer.New(zap.InfoLevel)
 			set := Settings{
 				Logger: zap.New(core), Dir: dir, ApplyTimeout: 100 * time.Millisecond, RestartOnFailedStart: true,
-				Reload: func() error { reloads.Add(1); return nil },
-				Restart: func() error {
-					restarts.Add(1)
-					st, err := s.load()
-					require.NoError(t, err)
-					atRestart.Store(&st)
-					return tc.restartErr
-				},
+				Reload:  func() error { reloads.Add(1); return nil },
+				Restart: restarts.restart,
 			}
 			if tc.noRestart {
 				set.Restart = nil
@@ -76,13 +70,13 @@ func TestRollbackRestartsStuckStart(t *testing.T) {
 			if tc.sigterm {
 				sigtermSelf(t)
 			}
-			require.Eventually(t, func() bool { return restarts.Load()+reloads.Load() > 0 }, 5*time.Second, time.Millisecond)
+			require.Eventually(t, func() bool { return restarts.calls.Load()+reloads.Load() > 0 }, 5*time.Second, time.Millisecond)
 			time.Sleep(200 * time.Millisecond) // nothing more happens
 			assert.False(t, m.Shutdown(), "the apply was decided before Shutdown")
 
-			assert.Equal(t, tc.wantRestarts, restarts.Load(), "restarts")
+			assert.Equal(t, tc.wantRestarts, restarts.calls.Load(), "restarts")
 			assert.Equal(t, tc.wantReloads, reloads.Load(), "reloads")
-			if st := atRestart.Load(); st != nil {
+			if st := restarts.at.Load(); st != nil {
 				assert.Nil(t, st.Candidate, "the candidate is dropped before the exec")
 				assert.Equal(t, failed.String(), st.Status.Status)
 				assert.Equal(t, hash, st.Status.Hash)
@@ -135,4 +129,21 @@ func sigtermSelf(t *testing.T) {
 	t.Helper()
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGTERM))
 	require.Eventually(t, terminationSeen, 5*time.Second, time.Millisecond)
+}
+
+// recordingRestart is a Settings.Restart that counts its calls, keeps the
+// state on disk at the last one and returns err.
+type recordingRestart struct {
+	store *store
+	err   error
+	calls atomic.Int64
+	at    atomic.Pointer[State]
+}
+
+func (r *recordingRestart) restart() error {
+	r.calls.Add(1)
+	if st, err := r.store.load(); err == nil {
+		r.at.Store(&st)
+	}
+	return r.err
 }
