@@ -37,16 +37,7 @@ var errBadRecord = errors.New("certrotate: the stored certificate state does not
 // StoreKey is the state directory key for a component's certificate state,
 // "certificate_key.opamp" for component "opamp": characters a file name
 // may not carry become '_', as for the instance uid's key.
-func StoreKey(componentID string) string {
-	b := []byte("certificate_key." + componentID)
-	for i, c := range b {
-		ok := c == '.' || c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-		if !ok {
-			b[i] = '_'
-		}
-	}
-	return string(b)
-}
+func StoreKey(componentID string) string { return persist.KeyFor("certificate_key", componentID) }
 
 // loadRecord reads the record; a missing one is the zero record.
 func loadRecord(store persist.Store, key string) (record, error) {

@@ -51,16 +51,7 @@ var ErrCorrupt = errors.New("the accepted connection settings do not read; start
 // Key is the store key of a component's record: "connection_settings."
 // and the component id with what a file name may not hold replaced by _
 // ("opamp/edge" → "connection_settings.opamp_edge").
-func Key(componentID string) string {
-	b := []byte("connection_settings." + componentID)
-	for i, c := range b {
-		ok := c == '.' || c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-		if !ok {
-			b[i] = '_'
-		}
-	}
-	return string(b)
-}
+func Key(componentID string) string { return persist.KeyFor("connection_settings", componentID) }
 
 // Save writes rec atomically (persist.Dir: 0600, rename).
 func Save(store persist.Store, componentID string, rec Record) error {

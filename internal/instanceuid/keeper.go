@@ -34,16 +34,7 @@ func NewKeeper(store persist.Store, componentID, configured, resourceID string) 
 
 // storeKey is the key of a component's uid, a plain file name so that a
 // persist.Dir can hold it: "instance_uid.opamp", "instance_uid.opamp_edge".
-func storeKey(componentID string) string {
-	b := []byte("instance_uid." + componentID)
-	for i, c := range b {
-		ok := c == '.' || c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-		if !ok {
-			b[i] = '_'
-		}
-	}
-	return string(b)
-}
+func storeKey(componentID string) string { return persist.KeyFor("instance_uid", componentID) }
 
 // Load returns the remembered uid, if the configured identity is unchanged,
 // and whether the previous instance's service.instance.id was configured.

@@ -112,3 +112,17 @@ func syncDir(path string) error {
 	_ = f.Sync()
 	return f.Close()
 }
+
+// KeyFor is the key of one component's value under prefix: the component
+// id ("opamp/edge") with every byte a key cannot hold replaced by '_'
+// ("instance_uid.opamp_edge"), so each extension instance has its own file.
+func KeyFor(prefix, componentID string) string {
+	b := []byte(prefix + "." + componentID)
+	for i, c := range b {
+		ok := c == '.' || c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !ok {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}

@@ -72,3 +72,19 @@ func TestDirPutFailureKeepsOld(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "old", string(got))
 }
+
+func TestKeyFor(t *testing.T) {
+	for _, tc := range []struct{ prefix, id, want string }{
+		{"instance_uid", "opamp", "instance_uid.opamp"},
+		{"connection_settings", "opamp/edge", "connection_settings.opamp_edge"},
+		{"certificate_key", "opamp/é x", "certificate_key.opamp____x"},
+	} {
+		got := KeyFor(tc.prefix, tc.id)
+		if got != tc.want {
+			t.Errorf("KeyFor(%q, %q) = %q, want %q", tc.prefix, tc.id, got, tc.want)
+		}
+		if _, err := (&Dir{path: t.TempDir()}).file(got); err != nil {
+			t.Errorf("KeyFor(%q, %q) = %q is not a valid key: %v", tc.prefix, tc.id, got, err)
+		}
+	}
+}
