@@ -3,6 +3,7 @@ package remoteconfig
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -171,6 +172,18 @@ service:
       exporters: [nop]
 `
 
+// largeHostConfig is hostBase with n more check receivers in its traces
+// pipeline.
+func largeHostConfig(t testing.TB, n int) string {
+	var recv, ids strings.Builder
+	for i := range n {
+		fmt.Fprintf(&recv, "  check/%d:\n    endpoint: localhost:%d\n", i, 10000+i)
+		fmt.Fprintf(&ids, ", check/%d", i)
+	}
+	y := strings.Replace(edit(t, "receivers:\n  nop:\n", "receivers:\n  nop:\n"+recv.String()), "receivers: [check]", "receivers: [check"+ids.String()+"]", 1)
+	return y
+}
+
 // BenchmarkValidate: one validation of a small config in-process on the
 // running Collector's host, by DryRun in-process (the validate command
 // after its start-up), and by ExecValidator running the distro's binary
@@ -190,6 +203,9 @@ func BenchmarkValidate(b *testing.B) {
 	}
 	run("host", NewHostValidator(host, nil), hostBase)
 	run("dryrun", ValidatorFunc(rig.dryRun), hostBase)
+	large := largeHostConfig(b, 200)
+	run("host-200", NewHostValidator(host, nil), large)
+	run("dryrun-200", ValidatorFunc(rig.dryRun), large)
 	exe, err := filepath.Abs(distroBinary)
 	if err != nil {
 		b.Fatal(err)
