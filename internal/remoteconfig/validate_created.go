@@ -17,11 +17,13 @@ import (
 
 // Building the pipelines' graph (service.Validate) creates every pipeline
 // component and drops it. In the `validate` process that exits, nothing
-// is left; here some factories would keep what they created until its
-// Shutdown (otlp's receivers in a map shared by config, the memory
-// limiter's by config), one more each apply. The factories given to the
-// graph are wrapped to record what they create, and HostValidator shuts it
-// all down afterwards: a component must accept Shutdown without Start.
+// is left; here a factory may keep what it created until its Shutdown
+// (otlp's receivers stay in a map shared by config until then), one more
+// each validation. The factories given to the graph are wrapped to record
+// what they create, and HostValidator shuts it all down afterwards: a
+// component must accept Shutdown without Start. (The memory limiter's
+// factory keeps one entry per config created, Shutdown or not, as it does
+// on every reload.)
 
 // createdComponents records what the wrapped factories created.
 type createdComponents struct {
