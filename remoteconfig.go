@@ -88,6 +88,9 @@ func (a *opampAgent) newRemoteConfig() (*remoteconfig.Manager, error) {
 		// Where the process cannot execute itself, Validate refused
 		// accepts_remote_config already (reload.Supported).
 		RestartOnFailedStart: true,
+		// A reloaded service stuck in its start never handles the
+		// rollback's SIGHUP: the process is executed again instead.
+		Restart: remoteRestart,
 	}
 	if a.cfg.reportsRemoteConfig() {
 		set.Report = a.sendRemoteConfigStatus

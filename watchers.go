@@ -35,10 +35,12 @@ func (a *opampAgent) Changed(id *componentstatus.InstanceID, ev *componentstatus
 
 // Ready marks the pipelines as started: the agent becomes healthy.
 func (a *opampAgent) Ready() error {
-	a.readyOnce.Do(func() { close(a.ready) })
 	if a.health != nil {
 		_ = a.health.Ready() // always nil: it only flips a flag
 	}
+	// After the health: the first message, held for this, must find the
+	// healthy report in place.
+	a.readyOnce.Do(func() { close(a.ready) })
 	a.restart.ready()
 	if remote := a.remote.Load(); remote != nil {
 		remote.Ready()
