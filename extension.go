@@ -217,7 +217,7 @@ func (a *opampAgent) Start(ctx context.Context, host component.Host) error {
 	if a.cfg.reportsRemoteConfig() {
 		cs.Capabilities |= protobufs.AgentCapabilities_AgentCapabilities_ReportsRemoteConfig
 	}
-	remote, err := a.newRemoteConfig()
+	remote, err := a.newRemoteConfig(host)
 	if err != nil {
 		return err
 	}

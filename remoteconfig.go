@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/open-telemetry/opamp-go/protobufs"
+	"go.opentelemetry.io/collector/component"
 	"go.uber.org/zap"
 
 	"github.com/opampext/opampextension/internal/reload"
@@ -60,7 +61,7 @@ var (
 // newRemoteConfig builds the remote config manager when the extension
 // accepts remote config, or sends its own telemetry where the server
 // offers (a layer the same manager applies).
-func (a *opampAgent) newRemoteConfig() (*remoteconfig.Manager, error) {
+func (a *opampAgent) newRemoteConfig(host component.Host) (*remoteconfig.Manager, error) {
 	if !a.cfg.Capabilities.AcceptsRemoteConfig && !a.cfg.reportsOwnTelemetry() {
 		return nil, nil
 	}
@@ -68,6 +69,10 @@ func (a *opampAgent) newRemoteConfig() (*remoteconfig.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("remote config validator: %w", err)
 	}
+	// In this process, with the running Collector's own factories (the
+	// validate command's steps, without starting a Collector); the
+	// command itself where the host does not expose them.
+	v = remoteconfig.NewHostValidator(host, v)
 	rules := remoteconfig.Rules{
 		Own:     a.set.ID.String(),
 		Denied:  a.cfg.RemoteConfig.DeniedComponents,
