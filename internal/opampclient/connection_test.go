@@ -65,3 +65,55 @@ func TestConnectionSettingsRequest(t *testing.T) {
 		assert.ErrorIs(t, c.RequestConnectionSettings(req), errNotAccepting)
 	})
 }
+
+// TestAcceptOffers: of an offer, only the parts whose capability the agent
+// advertises reach the handler; none at all when nothing is left.
+func TestAcceptOffers(t *testing.T) {
+	t.Parallel()
+	all := &protobufs.ConnectionSettingsOffers{
+		Hash:       []byte("h"),
+		Opamp:      &protobufs.OpAMPConnectionSettings{DestinationEndpoint: "ws://x/v1/opamp"},
+		OwnMetrics: &protobufs.TelemetryConnectionSettings{DestinationEndpoint: "http://m"},
+		OwnLogs:    &protobufs.TelemetryConnectionSettings{DestinationEndpoint: "http://l"},
+		OwnTraces:  &protobufs.TelemetryConnectionSettings{DestinationEndpoint: "http://t"},
+	}
+	const (
+		opamp   = protobufs.AgentCapabilities_AgentCapabilities_AcceptsOpAMPConnectionSettings
+		metrics = protobufs.AgentCapabilities_AgentCapabilities_ReportsOwnMetrics
+		logs    = protobufs.AgentCapabilities_AgentCapabilities_ReportsOwnLogs
+		traces  = protobufs.AgentCapabilities_AgentCapabilities_ReportsOwnTraces
+	)
+	for _, tc := range []struct {
+		name string
+		caps protobufs.AgentCapabilities
+		want []string // parts kept
+	}{
+		{"none advertised", 0, nil},
+		{"opamp only", opamp, []string{"opamp"}},
+		{"own metrics only", metrics, []string{"metrics"}},
+		{"all", opamp | metrics | logs | traces, []string{"opamp", "metrics", "logs", "traces"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := newReportState([16]byte{1}, tc.caps).acceptOffers(all)
+			if tc.want == nil {
+				assert.Nil(t, got)
+				return
+			}
+			var kept []string
+			if got.GetOpamp() != nil {
+				kept = append(kept, "opamp")
+			}
+			if got.GetOwnMetrics() != nil {
+				kept = append(kept, "metrics")
+			}
+			if got.GetOwnLogs() != nil {
+				kept = append(kept, "logs")
+			}
+			if got.GetOwnTraces() != nil {
+				kept = append(kept, "traces")
+			}
+			assert.Equal(t, tc.want, kept)
+			assert.Equal(t, []byte("h"), got.GetHash())
+		})
+	}
+}
