@@ -73,10 +73,28 @@ var connectionSettingsRules = []Rule{
 		Reason: "offered headers are set name by name over the ones in use (the local config's included): a header the offer leaves out keeps its value, and no offer can remove one. The specification does not say whether headers replace or add; merging keeps an offer that rotates one token from dropping the others",
 	},
 	{
+		ID: "cs-certificate", Section: "OpAMPConnectionSettings.certificate; Agent-initiated CSR Flow", Level: "SHOULD",
+		Quote:      "If the Client is able to validate and connect using the offered certificate the Client SHOULD forget any previous client certificates for this connection. ... the Agent removes the bootstrap certificate if one was used and uses the new certificate for future connections.",
+		Transports: both, Status: Pass,
+		Reason: "the offered certificate replaces the local one (the bootstrap) on every later connection, and after a restart",
+	},
+	{
+		ID: "cs-certificate-omitted", Section: "OpAMPConnectionSettings.certificate", Level: "SHOULD NOT",
+		Quote:      "This field is optional: if omitted the client SHOULD NOT use a client-side certificate.",
+		Transports: both, Status: Departs,
+		Reason: "an offer without certificate keeps the client certificate in use: servers send offers of headers or a heartbeat alone, and reading those as \"no client certificate\" would fail every such offer to an agent on mutual TLS",
+	},
+	{
 		ID: "csr-server-capability", Section: "ServerCapabilities.AcceptsConnectionSettingsRequest; Interoperability of Partial Implementations", Level: "MUST",
 		Quote:      "AcceptsConnectionSettingsRequest: The Server can accept ConnectionSettingsRequest and respond with an offer. ... the Agent MUST stop using the capabilities that the Server does not support.",
 		Transports: both, Status: Pass,
 		Reason: "with connection_settings.certificate_request, a CSR goes only to a server that set AcceptsConnectionSettingsRequest",
+	},
+	{
+		ID: "csr-agent-key", Section: "Agent-initiated CSR Flow; CertificateRequest.csr", Level: "(flow, steps 2 and 7)",
+		Quote:      "The Agent generates a keypair and a Certificate Signing Request (CSR). ... The private_key field will not be set, since in this flow the Agent possesses the private key and the Server does not possess it.",
+		Transports: both, Status: Pass,
+		Reason: "a PEM CSR signed by a key made on the agent; no message carries a private key; the certificate offered without private_key is completed with the agent's key and presented over mutual TLS",
 	},
 	{
 		ID: "csr-tls", Section: "Agent-initiated CSR Flow", Level: "SHOULD",
