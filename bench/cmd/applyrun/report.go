@@ -102,7 +102,7 @@ func rows(samples []sample, verdict bool) []row {
 			met:   judge(a <= maxOfReload*rel, a, rel)},
 		{figure: "… → the new pipeline healthy at the server (the restart or reload done; ms)", cells: healthy},
 		{figure: "… → APPLYING at the server (ms)", cells: all(func(s sample) time.Duration { return s.Applying })},
-		{figure: "… → our extension logs \"reloading the Collector\" (received, merged, validated by exec, persisted; ms)",
+		{figure: "… → our extension logs \"reloading the Collector\" (received, merged, validated, persisted; ms)",
 			cells: all(func(s sample) time.Duration { return s.Reloading })},
 		{figure: "… → core logs \"Starting otelcol-opamp...\" (the new config resolved, the service built; ms)",
 			cells: all(func(s sample) time.Duration { return s.Starting })},
