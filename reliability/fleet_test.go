@@ -92,13 +92,18 @@ func startFleet(t *testing.T, endpointHost string, fs fleetSettings) []*agent {
 		if a.http {
 			a.name = fmt.Sprintf("http%d", i)
 			ss := cfg.Server.WS.ServerSettings // the defaults shared by both transports
-			ss.Endpoint = "http://" + endpointHost + testserver.Path
+			ss.Endpoint = a.endpoint(endpointHost)
 			cfg.Server = &opampextension.OpAMPServer{HTTP: &opampextension.HTTPServer{ServerSettings: ss, PollingInterval: fs.pollingInterval}}
 		} else {
 			a.name = fmt.Sprintf("ws%d", i)
-			cfg.Server.WS.Endpoint = "ws://" + endpointHost + testserver.Path
+			cfg.Server.WS.Endpoint = a.endpoint(endpointHost)
 			cfg.Server.WS.ReconnectSpread = fs.reconnectSpread
 		}
+		// Every agent takes connection-settings offers (the offer steps),
+		// keeping what it accepts in a state directory of its own.
+		cfg.Capabilities.AcceptsOpAMPConnectionSettings = true
+		cfg.Storage.Directory = t.TempDir()
+		cfg.ConnectionSettings.TryTimeout = offerTryTimeout
 		require.NoError(t, cfg.Validate())
 
 		set := extensiontest.NewNopSettings(f.Type())
@@ -135,6 +140,14 @@ func startFleet(t *testing.T, endpointHost string, fs fleetSettings) []*agent {
 		out = append(out, a)
 	}
 	return out
+}
+
+// endpoint is the OpAMP URL of host for the agent's transport.
+func (a *agent) endpoint(host string) string {
+	if a.http {
+		return "http://" + host + testserver.Path
+	}
+	return "ws://" + host + testserver.Path
 }
 
 // setStatus reports a component's status and records it as expected.

@@ -28,6 +28,10 @@ type servers struct {
 	unavailables atomic.Int64
 	bodyLimit    atomic.Int64
 	tooLarge     atomic.Int64 // 413 answers given
+	// slowFirst holds the answer to each agent's first message on a
+	// server for that long (0: none): a new server slow to take agents on,
+	// so that their tries of a move are under way together.
+	slowFirst atomic.Int64
 
 	mu  sync.Mutex
 	all []*testserver.Server
@@ -54,6 +58,11 @@ func (s *servers) start(t *testing.T) *testserver.Server {
 				Type:    protobufs.ServerErrorResponseType_ServerErrorResponseType_Unavailable,
 				Details: &protobufs.ServerErrorResponse_RetryInfo{RetryInfo: &protobufs.RetryInfo{RetryAfterNanoseconds: uint64(unavailableRetry)}},
 			}}
+		}
+		if d := time.Duration(s.slowFirst.Load()); d > 0 {
+			if st := srv.Agent(uid); st != nil && st.MessageCount == 1 {
+				time.Sleep(d)
+			}
 		}
 		return srv.DefaultReply(uid, msg)
 	}))

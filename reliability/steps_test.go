@@ -13,7 +13,7 @@ import (
 
 // faultSteps is the scripted sequence, in order.
 func faultSteps() []step {
-	return []step{
+	return append([]step{
 		{name: "cut", kind: "cut", reconnects: true, inject: func(r *run) string {
 			n := r.proxy.CutAll()
 			hold(500 * time.Millisecond)
@@ -84,7 +84,7 @@ func faultSteps() []step {
 		}},
 		{name: "413", kind: "too-large", reconnects: true, inject: tooLarge},
 		{name: "odd-msgs", kind: "misbehave", inject: misbehave},
-	}
+	}, offerSteps()...)
 }
 
 // oddMessages are replies a server should not send; the agent must shrug

@@ -26,6 +26,8 @@ type stepResult struct {
 	// customLost counts custom messages accepted during the step that
 	// reached no server.
 	customLost int
+	// offer is set on connection-settings offer steps.
+	offer *offerResult
 }
 
 // summary is what the suite prints at the end.
@@ -44,6 +46,7 @@ type summary struct {
 	customLostWS         int // of customLost, sent by WebSocket agents
 	customBusy           int
 	elapsed              time.Duration
+	skipped              []string // steps left out: open bugs (knownBugs)
 }
 
 // faultsByKind counts the injected faults by kind, sorted by kind.
@@ -88,7 +91,32 @@ func (s *summary) render() string {
 	for _, r := range rows {
 		fmt.Fprintf(&b, "%-27s %s\n", r.name+":", r.value)
 	}
+	if len(s.skipped) > 0 {
+		fmt.Fprintf(&b, "%-27s %s; %s=1 runs them\n", "steps left out:", strings.Join(s.skipped, ", "), knownBugsEnv)
+	}
+	s.renderOffers(&b)
 	return b.String()
+}
+
+// renderOffers adds the connection-settings offer steps' table: what the
+// server the agents ended on says about each offer, and how long until
+// every agent was there with that status.
+func (s *summary) renderOffers(b *strings.Builder) {
+	header := false
+	for i, st := range s.steps {
+		o := st.offer
+		if o == nil {
+			continue
+		}
+		if !header {
+			fmt.Fprintf(b, "connection-settings offers:\n%-3s %-14s %-8s %-7s %6s %8s %8s %8s %10s\n",
+				"#", "offer", "expected", "on", "FAILED", "reverted", "APPLIED", "ws-recon", "recovered")
+			header = true
+		}
+		want := strings.TrimPrefix(o.want.String(), "ConnectionSettingsStatuses_")
+		fmt.Fprintf(b, "%-3d %-14s %-8s %-7s %6d %8d %8d %8d %10s\n",
+			i+1, o.hash, want, o.on, o.failed, o.reverted, o.applied, o.wsReconnects, o.recovered.Round(10*time.Millisecond))
+	}
 }
 
 // publish logs the summary and writes it where RELIABILITY_SUMMARY says.
@@ -112,14 +140,18 @@ func TestSummaryRender(t *testing.T) {
 			{name: "first", kind: "cut", detail: "2 conns", accepts: 3, converged: time.Second},
 			{name: "second", kind: "blackhole", lost: 4},
 			{name: "third", kind: "cut"},
+			{name: "fourth", kind: "offer", offer: &offerResult{hash: "h4", want: csFailed, on: "first", failed: 3, reverted: 2, recovered: time.Second}},
 		},
+		skipped:    []string{"fifth (bug)"},
 		reconnects: 7, resyncsChecked: 5, fieldsChecked: 27, lost: 4, customSent: 9, customDelivered: 8, customLost: 1,
 	}
 	out := s.render()
 	assert.Contains(t, out, "3 agents (1 ws, 2 http)")
-	assert.Contains(t, out, "faults injected:            3 (blackhole=1, cut=2)")
+	assert.Contains(t, out, "faults injected:            4 (blackhole=1, cut=2, offer=1)")
+	assert.Contains(t, out, "4   h4             FAILED   first        3        2        0        0         1s")
 	assert.Contains(t, out, "messages lost:              4 ")
 	assert.Contains(t, out, "accepted=9 delivered=8 lost=1 (ws=0 http=1)")
+	assert.Contains(t, out, "steps left out:             fifth (bug); "+knownBugsEnv+"=1 runs them")
 	first, third := strings.Index(out, "first"), strings.Index(out, "third")
 	require.Positive(t, first)
 	assert.Less(t, first, third, "steps keep their order")
