@@ -95,8 +95,11 @@ func statusOf(st *testserver.AgentState) string {
 		return "unknown to the server"
 	}
 	cs := st.ConnectionSettingsStatus
-	return "status " + string(cs.GetLastConnectionSettingsHash()) + " " + cs.GetStatus().String() + " " + cs.GetErrorMessage() +
-		map[bool]string{true: ", connected", false: ", not connected"}[st.Connected]
+	out := "status " + string(cs.GetLastConnectionSettingsHash()) + " " + cs.GetStatus().String() + " " + cs.GetErrorMessage()
+	if st.Transport == testserver.TransportWebSocket {
+		out += map[bool]string{true: ", connected", false: ", not connected"}[st.Connected]
+	}
+	return out
 }
 
 // failedMessages are the FAILED messages for hash on srv, by agent uid.
