@@ -12,7 +12,8 @@ import (
 // (and its gate) once it is fixed.
 const knownBugsEnv = "RELIABILITY_KNOWN_BUGS"
 
-// Open bugs, found by the offer steps (internal/opampclient).
+// Open bugs, found by the offer steps and their reproductions
+// (internal/opampclient).
 const (
 	// bugVanish: a switched-to connection that fails before one lasts
 	// 2 s does not always send the client back. WebSocket: the failures
@@ -24,6 +25,10 @@ const (
 	// bugDuringTry: what changed while an offered connection was tried
 	// went to the old server only; the new one never gets it.
 	bugDuringTry = "opampclient: changes made during a try never reach the new server"
+	// bugLimitFollows: a body limit an HTTP agent learnt from one server
+	// (413) still trims what it sends the server an offer moved it to,
+	// which then never gets the effective config.
+	bugLimitFollows = "opampclient: a 413 limit learnt from the old server follows a move"
 )
 
 func knownBugs() bool { return os.Getenv(knownBugsEnv) != "" }

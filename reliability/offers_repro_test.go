@@ -107,3 +107,26 @@ func TestChangeDuringTryReachesNewServer(t *testing.T) {
 		})
 	}
 }
+
+// TestLearntLimitDoesNotFollowMove: an HTTP agent that learnt a body
+// limit from its server (413) and is then moved by an offer to another
+// server must send that server its whole state: the limit was the old
+// server's (or its proxy's).
+func TestLearntLimitDoesNotFollowMove(t *testing.T) {
+	skipKnownBug(t, bugLimitFollows)
+	r, bases := smallRun(t, true)
+	a := r.agents[0]
+	marks := marksOf(r.srv, r.agents)
+	r.servers.bodyLimit.Store(int64(limitBetween(r)))
+	r.proxy.CutAll() // the next poll carries the full state into the limit
+	if !waitAll(r, r.srv, func(st *testserver.AgentState) bool { return sentTrimmed(st, marks[a.uid].messages) }) {
+		t.Fatalf("%s sent nothing without its effective config", a.name)
+	}
+	second := secondServer(r)
+	r.servers.bodyLimit.Store(0)
+	sendOffers(r, func(a *agent) *protobufs.ServerToAgent { return offer("after-413", a.endpoint(r.second.Addr()), nil) })
+	awaitStatus(r, second, "second", "after-413", csApplied, nil, time.Now())
+	if lags, _ := waitConverged(second, r.agents, bases, deliverBound); len(lags) > 0 {
+		t.Errorf("the new server did not get the whole state within %s: %v; %s", deliverBound, lags, digest(second.Agent(a.uid)))
+	}
+}
