@@ -219,12 +219,26 @@ func checkCSRevertAfterSwitch(t *testing.T, tr Transport) {
 			if req.Transport == testserver.TransportHTTP && req.Conn > 1 {
 				return testserver.Reply{Status: http.StatusUnauthorized}
 			}
+			// The try's answer waits for the old server's answer to the
+			// poll carrying APPLYING (see the rule's reason).
+			rep.Delay = 400 * time.Millisecond
 			rep.Close = 1011 // the WebSocket ends right after the try
 			return rep
 		}))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the offered server:\n%s", b.Log())
+		}
+	})
 	dir := t.TempDir()
 	name := newExtName()
-	x := startExt(t, name, offersKeys(tr, at(a, tr), dir))
+	k := offersKeys(tr, at(a, tr), dir)
+	if tr == HTTP {
+		// No poll of the old server under way at the switch (the bug of
+		// the rule's reason).
+		k["server"].(keys)["http"].(keys)["polling_interval"] = "1s"
+	}
+	x := startExt(t, name, k)
 	settle(t, a)
 	say(t, a, s, tr, moveTo("flaky", b, tr))
 	b.WaitRequest(t, waitFor, "the try", anyMsg)

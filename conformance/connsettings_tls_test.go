@@ -153,3 +153,17 @@ func checkCSRAgentKey(t *testing.T, tr Transport) {
 		}
 	}
 }
+
+// checkCSTLSForget: an offered tls message changes the fields it sets;
+// the CA and client certificate of the local config stay.
+func checkCSTLSForget(t *testing.T, tr Transport) {
+	c := newCertRig(t)
+	startExt(t, newExtName(), heartbeating(tlsKeys(tr, c.relay, c.ca, t.TempDir(), true)))
+	settle(t, c.r)
+	n := len(c.relay.presented())
+	say(t, c.r, c.s, tr, opampOffer("tls", &protobufs.OpAMPConnectionSettings{Tls: &protobufs.TLSConnectionSettings{MinVersion: "1.3"}}))
+	// APPLIED: the server was still verified with the local CA.
+	c.r.WaitRequest(t, waitFor, "APPLIED", csStatus("tls", csApplied))
+	serials := c.waitPresented(t, n)
+	assert.Equal(t, c.bootstrapSerial(t), serials[len(serials)-1], "the local client certificate was forgotten")
+}

@@ -52,13 +52,31 @@ var connectionSettingsRules = []Rule{
 		ID: "cs-revert-after-switch", Section: "OpAMP Connection Setting Offer Flow", Level: "MUST",
 		Quote:      "If step 6 fails the Client deletes the new settings and reverts to the old settings and reconnects.",
 		Transports: both, Status: Pass,
-		Reason: "also when the offered connection answered the try and then fails: after 3 failed attempts before one lasts, the client goes back to the previous settings, reports FAILED there and the kept record goes back too",
+		Reason: "also when the offered connection answered the try and then fails: after 3 failed attempts before one lasts, the client goes back to the previous settings, reports FAILED there and the kept record goes back too. Known bug over HTTP, reported: a poll to the old server answered after the switch counts as the new connection working, and the client then never goes back (until a restart)",
+	},
+	{
+		ID: "cs-ephemeral", Section: "OpAMP Connection Setting Offer Flow", Level: "SHOULD",
+		Quote:      "Clients which are unable to persist new connection settings and have access only to ephemeral storage SHOULD reject certificate offers otherwise they risk losing access after restarting and losing the offered certificate.",
+		Transports: both, Status: Pass,
+		Reason: "capabilities.accepts_opamp_connection_settings needs storage.directory: a config without it is refused, so no agent takes an offer it cannot keep",
 	},
 	{
 		ID: "cs-status-unchanged-unset", Section: "AgentToServer.connection_settings_status", Level: "SHOULD",
 		Quote:      "This field SHOULD be unset if this information is unchanged since the last AgentToServer message.",
 		Transports: both, Status: Pass,
 		Reason: "sent when it changes and in every full state",
+	},
+	{
+		ID: "cs-endpoint", Section: "OpAMPConnectionSettings.destination_endpoint", Level: "(server's MUST)",
+		Quote:      "OpAMP Server URL This MUST be a WebSocket or HTTP URL and MUST be non-empty",
+		Transports: both, Status: Pass,
+		Reason: "the client's side: an endpoint that is not a WebSocket or HTTP URL is FAILED with why; an offer without one keeps the endpoint in use",
+	},
+	{
+		ID: "cs-endpoint-transport", Section: "OpAMPConnectionSettings.destination_endpoint", Level: "(server's MUST)",
+		Quote:      "OpAMP Server URL This MUST be a WebSocket or HTTP URL",
+		Transports: both, Status: Departs,
+		Reason: "an offer may not change the transport: a WebSocket agent takes ws:// and wss:// endpoints only, a polling one http:// and https:// (the transport and its settings, polling interval, reconnect spread, are the local config's); the other kind is FAILED and the agent stays",
 	},
 	{
 		ID: "cs-headers", Section: "OpAMPConnectionSettings.headers; Trust On First Use", Level: "should",
@@ -83,6 +101,12 @@ var connectionSettingsRules = []Rule{
 		Quote:      "This field is optional: if omitted the client SHOULD NOT use a client-side certificate.",
 		Transports: both, Status: Departs,
 		Reason: "an offer without certificate keeps the client certificate in use: servers send offers of headers or a heartbeat alone, and reading those as \"no client certificate\" would fail every such offer to an agent on mutual TLS",
+	},
+	{
+		ID: "cs-tls-forget", Section: "TLSConnectionSettings Message", Level: "SHOULD",
+		Quote:      "If the Agent is able to validate the connection settings, the Agent SHOULD forget any previous TLS settings. If this message is not included, the client SHOULD assume the settings are unchanged and continue using existing settings.",
+		Transports: both, Status: Departs,
+		Reason: "an offered tls message sets the fields it carries (ca_pem_contents, min_version, max_version, cipher_suites; insecure_skip_verify as offered) over the TLS in use: a CA or client certificate it leaves out stays. proto3 cannot tell a field left out from one set empty, and forgetting the CA an offer did not name would fail it against a server on a private CA. Without the message the TLS in use is unchanged",
 	},
 	{
 		ID: "csr-server-capability", Section: "ServerCapabilities.AcceptsConnectionSettingsRequest; Interoperability of Partial Implementations", Level: "MUST",
