@@ -73,6 +73,7 @@ func (c *Client) runHTTP(ctx context.Context) {
 	tokens := newTokenBucket(sendBurst, sendRate)
 	var ka keepAliveWatch
 	failures, unavailable := 0, 0 // failed polls, UNAVAILABLE answers in a row
+	var okSince time.Time         // when polls on the active connection began to succeed
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	next := time.Now() // when the timer fires
@@ -103,6 +104,9 @@ func (c *Client) runHTTP(ctx context.Context) {
 			return
 		}
 		if h, ok := c.takeHandover(); ok {
+			// No poll to the old server is in flight (this goroutine makes
+			// them): what they carried after the probe is pending again.
+			c.report.serverHas(h.probe)
 			c.process(ctx, h.reply) // the probe's answer, from the new server
 		}
 		if cur := c.current.Load(); cur != active {
@@ -117,6 +121,8 @@ func (c *Client) runHTTP(ctx context.Context) {
 			hc.CloseIdleConnections()
 			hc, active = nhc, cur
 			ka = keepAliveWatch{}
+			c.limits.forget() // the old server's size limit
+			failures, okSince = 0, time.Time{}
 		}
 		o := c.report.next(true)
 		answer, err := c.post(ctx, hc, active, o, &ka)
@@ -152,6 +158,7 @@ func (c *Client) runHTTP(ctx context.Context) {
 				return
 			}
 			failures++
+			okSince = time.Time{}
 			c.state.onFailed(err)
 			c.report.markFull()
 			if errors.As(err, &se) && se.RetryAfter > 0 {
@@ -162,7 +169,13 @@ func (c *Client) runHTTP(ctx context.Context) {
 			continue
 		}
 		failures = 0
-		c.proven()
+		// One answered poll does not prove a connection switched to: it
+		// must go on working for minStable, as a WebSocket must last.
+		if okSince.IsZero() {
+			okSince = time.Now()
+		} else if time.Since(okSince) >= minStable {
+			c.proven(active)
+		}
 		if c.state.onConnect() {
 			c.onConnected()
 		}

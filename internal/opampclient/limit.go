@@ -81,6 +81,9 @@ func (c *Client) encodeWithin(prefix []byte, o *outgoing) ([]byte, error) {
 		return nil, err
 	}
 	limit := c.limits.limit()
+	if o.otherServer {
+		limit = c.limits.configured // what was learnt is the current server's
+	}
 	for _, part := range trimOrder {
 		if len(data) <= limit {
 			break

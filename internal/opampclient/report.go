@@ -274,6 +274,9 @@ type outgoing struct {
 	// left out to keep it within the send limit.
 	size      int
 	discarded []Kind
+	// otherServer: o goes to a server other than the current one (a
+	// probe), which a limit learnt from the current one does not bind.
+	otherServer bool
 }
 
 // next builds the next message from what is pending. With heartbeat false
@@ -365,6 +368,24 @@ func (r *reportState) consumed(o *outgoing) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.seq = max(r.seq, o.msg.GetSequenceNum()+1)
+}
+
+// serverHas sets what the server has to exactly what o carried: o went on
+// a new connection (a probe) while the old one may have delivered later
+// changes, which the new server lacks. Call it once the old connection
+// can deliver nothing more.
+func (r *reportState) serverHas(o *outgoing) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sent = o.versions
+	if o.custom != nil && r.custom == o.custom {
+		r.custom = nil
+		close(r.customDone)
+		r.customDone = nil
+	}
+	if r.pendingLocked() {
+		r.signal()
+	}
 }
 
 // dropped marks what o carried as done without o reaching the server: it

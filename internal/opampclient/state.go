@@ -73,6 +73,13 @@ func (s *connState) onConnect() bool {
 	return true
 }
 
+// setEndpoint names the endpoint in use, for the logs, after a switch.
+func (s *connState) setEndpoint(endpoint string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.endpoint = endpoint
+}
+
 // onLost records a WebSocket connection that ended; the redial that
 // follows decides whether it is worth a warning.
 func (s *connState) onLost(err error) {

@@ -30,6 +30,10 @@ var (
 type handover struct {
 	conn  *websocket.Conn
 	reply *protobufs.ServerToAgent
+	// probe is what the new server has: the full state as of the try's
+	// start. What changed since, the old connection may have carried; it
+	// is pending again for the new one.
+	probe *outgoing
 }
 
 // switching is what TryConnection and the fallback share with the run
@@ -74,6 +78,7 @@ func (c *Client) TryConnection(ctx context.Context, cand Connection) error {
 	cn := &cand
 	cn.Header = cand.Header.Clone()
 	o := c.report.fullSnapshot()
+	o.otherServer = true
 	var h *handover
 	var err error
 	if c.settings.HTTP {
@@ -91,7 +96,9 @@ func (c *Client) TryConnection(ctx context.Context, cand Connection) error {
 		return fmt.Errorf("%w: %s %s", ErrRefused, er.GetType(), er.GetErrorMessage())
 	}
 	c.logger.Info("Switching to the offered OpAMP connection", zap.String("endpoint", redacted(cn.URL)))
-	c.report.delivered(o)
+	c.report.consumed(o) // its sequence number is used
+	h.probe = o
+	c.state.setEndpoint(redacted(cn.URL))
 	c.swMu.Lock()
 	c.previous = c.current.Swap(cn)
 	c.pending = h
@@ -224,12 +231,14 @@ func (c *Client) dropHandover() {
 	}
 }
 
-// proven: an attempt on the current connection succeeded; there is no
-// going back.
-func (c *Client) proven() {
+// proven: attempts on cn lasted; if cn is still the connection in use
+// (a switch may have happened meanwhile), there is no going back.
+func (c *Client) proven(cn *Connection) {
 	c.swMu.Lock()
-	c.previous = nil
-	c.swMu.Unlock()
+	defer c.swMu.Unlock()
+	if c.current.Load() == cn && c.pending == nil {
+		c.previous = nil
+	}
 }
 
 // fallBack swaps to the previous connection after every fallbackAfter

@@ -102,9 +102,10 @@ func (c *Client) runWS(ctx context.Context) {
 	refusedBig := false
 	for c.gate.wait(wait) {
 		var conn *websocket.Conn
+		var serving *Connection // the settings conn was opened with
 		h, handedOver := c.takeHandover()
 		if handedOver {
-			conn = h.conn
+			conn, serving = h.conn, c.current.Load()
 		} else {
 			if cur := c.current.Load(); cur != active {
 				nd, err := c.wsDialer(cur, func(conn net.Conn) { c.setConn(conn) })
@@ -118,13 +119,16 @@ func (c *Client) runWS(ctx context.Context) {
 			cut := context.AfterFunc(ctx, c.closeConn) // Stop cancels ctx
 			var err error
 			conn, err = c.dialWS(ctx, d, active)
+			serving = active
 			cut()
 			if err != nil {
 				if c.isStopping() {
 					return
 				}
 				if c.handoverPending() {
-					wait = 0 // TryConnection cut this dial: its connection waits
+					// TryConnection cut this dial: its connection waits, and
+					// the old one's failures are not the new one's.
+					wait, failures, unavailable = 0, 0, 0
 					continue
 				}
 				failures++
@@ -154,6 +158,10 @@ func (c *Client) runWS(ctx context.Context) {
 		}
 		c.onConnected()
 		if handedOver {
+			// The old connection has ended: what it carried after the probe
+			// is pending again, and its server's size limit is not this one's.
+			c.report.serverHas(h.probe)
+			c.limits.forget()
 			c.process(ctx, h.reply) // the probe's answer, from the new server
 			// What changed while the switch was made (the offer's status)
 			// may have woken the old connection's sender, whose write then
@@ -171,12 +179,13 @@ func (c *Client) runWS(ctx context.Context) {
 			return
 		}
 		if c.handoverPending() {
-			// TryConnection switched: the next connection is waiting.
-			wait = 0
+			// TryConnection switched: the next connection is waiting, with
+			// a count of failures of its own.
+			wait, failures, unavailable = 0, 0, 0
 			continue
 		}
 		if time.Since(began) >= minStable {
-			c.proven() // no going back to a previous connection
+			c.proven(serving) // no going back to a previous connection
 		}
 		c.state.onLost(err)
 		refusedBig = isTooBigClose(err)
