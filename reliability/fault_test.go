@@ -53,9 +53,6 @@ type step struct {
 	// wsOnly: the fault is invisible to HTTP polling (no attempt fails), so
 	// only WebSocket agents are checked; see RELIABILITY.md.
 	wsOnly bool
-	// bug names an open bug of the extension the step fails on; such a
-	// step runs only with RELIABILITY_KNOWN_BUGS set (see knownBugs).
-	bug string
 }
 
 // TestFaultInjection drives a fleet of agents through a scripted sequence
@@ -86,10 +83,6 @@ func TestFaultInjection(t *testing.T) {
 		return
 	}
 	for _, st := range faultSteps() {
-		if st.bug != "" && !knownBugs() {
-			sum.skipped = append(sum.skipped, st.name+" ("+st.bug+")")
-			continue
-		}
 		sum.steps = append(sum.steps, r.runStep(st, bases, sum))
 	}
 

@@ -39,7 +39,6 @@ func smallRun(t *testing.T, http bool) (*run, map[string]baseline) {
 // within the 2 s a connection must last) must come back to the server it
 // came from and report FAILED there.
 func TestOfferVanishAfterOnePollHTTP(t *testing.T) {
-	skipKnownBug(t, bugVanish)
 	r, _ := smallRun(t, true)
 	vanishAndReturn(r, "vanish-http", 2)
 }
@@ -51,7 +50,6 @@ func TestOfferVanishAfterOnePollHTTP(t *testing.T) {
 // that history: the failures before the switch are not the new
 // connection's.
 func TestOfferVanishAfterEarlierFailuresWS(t *testing.T) {
-	skipKnownBug(t, bugVanish)
 	r, _ := smallRun(t, false)
 	a := r.agents[0]
 	r.proxy.Refuse(true)
@@ -88,7 +86,6 @@ func vanishAndReturn(r *run, hash string, msgs int) {
 // probe) goes to the old server; once the agent has moved, the new server
 // must have it too.
 func TestChangeDuringTryReachesNewServer(t *testing.T) {
-	skipKnownBug(t, bugDuringTry)
 	for _, tr := range []string{"ws", "http"} {
 		t.Run(tr, func(t *testing.T) {
 			r, bases := smallRun(t, tr == "http")
@@ -113,7 +110,6 @@ func TestChangeDuringTryReachesNewServer(t *testing.T) {
 // server must send that server its whole state: the limit was the old
 // server's (or its proxy's).
 func TestLearntLimitDoesNotFollowMove(t *testing.T) {
-	skipKnownBug(t, bugLimitFollows)
 	r, bases := smallRun(t, true)
 	a := r.agents[0]
 	marks := marksOf(r.srv, r.agents)

@@ -30,8 +30,8 @@ func offerSteps() []step {
 	return []step{
 		{name: "offer-dead", kind: "offer", inject: offerDead},
 		{name: "offer-expired", kind: "offer", inject: offerExpired},
-		{name: "offer-vanish", kind: "offer", reconnects: true, inject: offerVanish, bug: bugVanish},
-		{name: "offer-move", kind: "offer", inject: offerMove, bug: bugDuringTry},
+		{name: "offer-vanish", kind: "offer", reconnects: true, inject: offerVanish},
+		{name: "offer-move", kind: "offer", inject: offerMove},
 	}
 }
 

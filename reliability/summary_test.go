@@ -46,7 +46,6 @@ type summary struct {
 	customLostWS         int // of customLost, sent by WebSocket agents
 	customBusy           int
 	elapsed              time.Duration
-	skipped              []string // steps left out: open bugs (knownBugs)
 }
 
 // faultsByKind counts the injected faults by kind, sorted by kind.
@@ -90,9 +89,6 @@ func (s *summary) render() string {
 	}
 	for _, r := range rows {
 		fmt.Fprintf(&b, "%-27s %s\n", r.name+":", r.value)
-	}
-	if len(s.skipped) > 0 {
-		fmt.Fprintf(&b, "%-27s %s; %s=1 runs them\n", "steps left out:", strings.Join(s.skipped, ", "), knownBugsEnv)
 	}
 	s.renderOffers(&b)
 	return b.String()
@@ -142,7 +138,6 @@ func TestSummaryRender(t *testing.T) {
 			{name: "third", kind: "cut"},
 			{name: "fourth", kind: "offer", offer: &offerResult{hash: "h4", want: csFailed, on: "first", failed: 3, reverted: 2, recovered: time.Second}},
 		},
-		skipped:    []string{"fifth (bug)"},
 		reconnects: 7, resyncsChecked: 5, fieldsChecked: 27, lost: 4, customSent: 9, customDelivered: 8, customLost: 1,
 	}
 	out := s.render()
@@ -151,7 +146,6 @@ func TestSummaryRender(t *testing.T) {
 	assert.Contains(t, out, "4   h4             FAILED   first        3        2        0        0         1s")
 	assert.Contains(t, out, "messages lost:              4 ")
 	assert.Contains(t, out, "accepted=9 delivered=8 lost=1 (ws=0 http=1)")
-	assert.Contains(t, out, "steps left out:             fifth (bug); "+knownBugsEnv+"=1 runs them")
 	first, third := strings.Index(out, "first"), strings.Index(out, "third")
 	require.Positive(t, first)
 	assert.Less(t, first, third, "steps keep their order")
