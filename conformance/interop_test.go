@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,6 +30,7 @@ func TestInteropOpampGo(t *testing.T) {
 		{"report over the send limit left out", interopSendLimit},
 		{"unavailable, then the state again", interopUnavailable},
 		{"goodbye", interopGoodbye},
+		{"connection settings: moved, then a refused offer", interopConnectionSettings},
 	}
 	for _, b := range behaviours {
 		t.Run(b.name, func(t *testing.T) {
@@ -144,4 +146,25 @@ func interopGoodbye(t *testing.T, tr Transport) {
 	require.Eventually(t, a.Connected, waitFor, 10*time.Millisecond)
 	a.stop(t)
 	goAgent(t, s, a, "the goodbye", func(st *testserver.AgentState) bool { return st.Disconnected })
+}
+
+// interopConnectionSettings: the real extension, moved by an offer from
+// one opamp-go server to another, reports APPLIED there; an offer to a
+// server that refuses it is FAILED and it stays.
+func interopConnectionSettings(t *testing.T, tr Transport) {
+	from, to := opampGo(t, nil), opampGo(t, nil)
+	refuses := testserver.Start(t, testserver.WithOnConnecting(func(*http.Request) (bool, int) { return false, http.StatusForbidden }))
+	startExt(t, newExtName(), offersKeys(tr, goURL(from, tr), t.TempDir()))
+	uid := from.WaitAgent(t, waitFor, func(st *testserver.AgentState) bool { return st.Description != nil }).UID
+	statusIs := func(hash string, want protobufs.ConnectionSettingsStatuses) func(*testserver.AgentState) bool {
+		return func(st *testserver.AgentState) bool {
+			cs := st.ConnectionSettingsStatus
+			return st.UID == uid && string(cs.GetLastConnectionSettingsHash()) == hash && cs.GetStatus() == want
+		}
+	}
+	require.NoError(t, from.Send(uid, opampOffer("move", &protobufs.OpAMPConnectionSettings{DestinationEndpoint: goURL(to, tr)})))
+	to.WaitAgent(t, waitFor, statusIs("move", csApplied))
+	require.NoError(t, to.Send(uid, opampOffer("refused", &protobufs.OpAMPConnectionSettings{DestinationEndpoint: goURL(refuses, tr)})))
+	to.WaitAgent(t, waitFor, statusIs("refused", csFailed))
+	assert.Empty(t, refuses.AgentUIDs(), "the refusing server has the agent")
 }
