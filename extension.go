@@ -68,9 +68,6 @@ type opampAgent struct {
 	firstSnapshotOnce sync.Once
 	stopping          chan struct{}
 	stoppingOnce      sync.Once
-	// ready is closed by the pipelines' first Ready.
-	ready     chan struct{}
-	readyOnce sync.Once
 
 	// mu guards the reported state; never held across a blocking call.
 	mu        sync.Mutex
@@ -130,7 +127,6 @@ func newOpAMPAgent(cfg *Config, set extension.Settings) (*opampAgent, error) {
 
 		firstSnapshot: make(chan struct{}),
 		stopping:      make(chan struct{}),
-		ready:         make(chan struct{}),
 	}
 	if cfg.Capabilities.ReportsHealth {
 		a.health = health.New(health.Settings{
@@ -195,7 +191,6 @@ func (a *opampAgent) Start(ctx context.Context, host component.Host) error {
 		OnConnectionSettings: a.onConnectionOffers,
 		OnConnectionReverted: a.onConnectionReverted,
 		GetEffectiveConfig:   a.getEffectiveConfig,
-		BeforeFirstMessage:   a.beforeFirstMessage,
 	}
 	caps := &a.cfg.Capabilities
 	if caps.ReportsEffectiveConfig {

@@ -2,21 +2,26 @@ package opampextension
 
 import (
 	"context"
+	"net"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componentstatus"
 
 	"github.com/opampext/opampextension/internal/testserver"
 )
 
-// TestFirstMessageCarriesHealthy: pipelines that become ready soon after
-// the config snapshot are in the first message, healthy, beside the
-// effective config: the server has the whole start-up in one message, not
-// a healthy report queued behind it.
-func TestFirstMessageCarriesHealthy(t *testing.T) {
+// TestFirstSnapshotWaitsForFirstMessage: the first config snapshot
+// returns (and core goes on to start the pipelines) only once the first
+// message, carrying the effective config, has left: the healthy report
+// that follows the pipelines is then not queued behind it.
+func TestFirstSnapshotWaitsForFirstMessage(t *testing.T) {
+	// Long enough for a poll's round trip under -race: what is tested is
+	// that the snapshot waits, not how long a send takes.
+	old := firstSendWait
+	firstSendWait = 10 * time.Second
+	t.Cleanup(func() { firstSendWait = old })
 	for _, tr := range []string{"ws", "http"} {
 		t.Run(tr, func(t *testing.T) {
 			srv := testserver.Start(t)
@@ -27,31 +32,34 @@ func TestFirstMessageCarriesHealthy(t *testing.T) {
 			agent := newAgent(t, cfg)
 			require.NoError(t, agent.Start(context.Background(), newTestHost()))
 			defer shutdown(t, agent)
+			client := agent.client.Load()
+			if tr == "ws" {
+				require.Eventually(t, client.Connected, waitTime, time.Millisecond, "the WebSocket connects before the snapshot")
+			}
 			require.NoError(t, agent.NotifyConfigSnapshot(context.Background(), snapshot(t, secretConfig)))
-			time.Sleep(30 * time.Millisecond) // the pipelines start
-			agent.Changed(otlpRecv, statusEvent(componentstatus.StatusOK))
-			require.NoError(t, agent.Ready())
-
+			select {
+			case <-client.FirstSent():
+			default:
+				t.Fatal("the first snapshot returned before the first message left")
+			}
 			uid := agent.uid.String()
 			st := srv.WaitAgent(t, waitTime, func(a *testserver.AgentState) bool { return a.UID == uid && a.MessageCount >= 1 })
-			first := st.Messages[0]
-			assert.NotNil(t, first.GetEffectiveConfig(), "the first message has the effective config")
-			assert.True(t, first.GetHealth().GetHealthy(), "the first message has the healthy report")
+			assert.NotNil(t, st.Messages[0].GetEffectiveConfig(), "the first message has the effective config")
 		})
 	}
 }
 
-// TestFirstMessageWaitIsBounded: pipelines that never become ready hold
-// the first message no longer than firstReadyWait.
-func TestFirstMessageWaitIsBounded(t *testing.T) {
-	srv := testserver.Start(t)
-	agent := newAgent(t, wsConfig(srv.WSURL()))
-	start := time.Now()
+// TestFirstSnapshotWaitIsBounded: a server that never answers holds the
+// first snapshot no longer than firstSendWait.
+func TestFirstSnapshotWaitIsBounded(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	dead := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	agent := newAgent(t, wsConfig("ws://"+dead+"/v1/opamp"))
 	require.NoError(t, agent.Start(context.Background(), newTestHost()))
 	defer shutdown(t, agent)
+	start := time.Now()
 	require.NoError(t, agent.NotifyConfigSnapshot(context.Background(), snapshot(t, secretConfig)))
-	uid := agent.uid.String()
-	srv.WaitAgent(t, waitTime, func(a *testserver.AgentState) bool { return a.UID == uid && a.MessageCount >= 1 })
-	assert.Less(t, time.Since(start), firstReadyWait+2*time.Second)
-	assert.GreaterOrEqual(t, time.Since(start), firstReadyWait-10*time.Millisecond, "the wait is the bound when Ready never comes")
+	assert.Less(t, time.Since(start), firstSendWait+time.Second)
 }

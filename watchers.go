@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/opampext/opampextension/internal/effectiveconfig"
+	"github.com/opampext/opampextension/internal/opampclient"
 	"github.com/opampext/opampextension/internal/remoteconfig"
 	"github.com/opampext/opampextension/internal/selftelemetry"
 )
@@ -38,9 +39,6 @@ func (a *opampAgent) Ready() error {
 	if a.health != nil {
 		_ = a.health.Ready() // always nil: it only flips a flag
 	}
-	// After the health: the first message, held for this, must find the
-	// healthy report in place.
-	a.readyOnce.Do(func() { close(a.ready) })
 	a.restart.ready()
 	if remote := a.remote.Load(); remote != nil {
 		remote.Ready()
@@ -89,14 +87,30 @@ func (a *opampAgent) NotifyConfigSnapshot(ctx context.Context, snap extensioncap
 	a.mu.Lock()
 	a.effective = ec
 	a.mu.Unlock()
+	first := !a.hasSnapshot()
 	a.firstSnapshotOnce.Do(func() { close(a.firstSnapshot) })
 	if client := a.client.Load(); client != nil {
 		a.telemetry.ReportQueued(selftelemetry.ReportEffectiveConfig)
 		if err := client.UpdateEffectiveConfig(ctx); err != nil {
 			a.logger.Debug("Cannot queue the effective configuration", zap.Error(err))
 		}
+		if first {
+			a.waitFirstSent(client)
+		}
 	}
 	return nil
+}
+
+// waitFirstSent holds the first snapshot, at most firstSendWait, until the
+// client's first message has left (see firstSendWait).
+func (a *opampAgent) waitFirstSent(client *opampclient.Client) {
+	t := time.NewTimer(firstSendWait)
+	defer t.Stop()
+	select {
+	case <-client.FirstSent():
+	case <-t.C:
+	case <-a.stopping:
+	}
 }
 
 // firstSnapshotWait bounds how long the first message waits for
@@ -104,12 +118,13 @@ func (a *opampAgent) NotifyConfigSnapshot(ctx context.Context, snap extensioncap
 // Start by milliseconds unless another extension starts slowly.
 const firstSnapshotWait = time.Second
 
-// firstReadyWait bounds how long the first message, once it has the
-// effective config, waits for the pipelines to be ready, so it carries the
-// healthy report itself: core starts the pipelines right after the
-// snapshot (milliseconds), and a healthy report queued behind a first
-// message already on its way reaches the server later than one in it.
-const firstReadyWait = 250 * time.Millisecond
+// firstSendWait bounds how long the first config snapshot holds core's
+// start for the client's first message (description, health, effective
+// config: about 3 kB) to leave. Core starts the pipelines right after the
+// snapshot; a first message still on its way when they are ready makes
+// the healthy report queue behind it (about 1 ms), while one already sent
+// lets it follow at once.
+var firstSendWait = 5 * time.Millisecond // a test lengthens it
 
 // getEffectiveConfig is the client's source of the effective config. The
 // client asks before its first message, on its own goroutine, which
@@ -130,27 +145,6 @@ func (a *opampAgent) getEffectiveConfig(ctx context.Context) (*protobufs.Effecti
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.effective, nil
-}
-
-// beforeFirstMessage holds the client's first message, bounded by
-// firstReadyWait, until the pipelines are ready, when health is reported.
-func (a *opampAgent) beforeFirstMessage(ctx context.Context) {
-	if a.health == nil {
-		return
-	}
-	select {
-	case <-a.ready:
-		return
-	default:
-	}
-	t := time.NewTimer(firstReadyWait)
-	defer t.Stop()
-	select {
-	case <-a.ready:
-	case <-t.C:
-	case <-ctx.Done():
-	case <-a.stopping:
-	}
 }
 
 // hasSnapshot reports, without waiting, whether the first snapshot came:

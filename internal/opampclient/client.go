@@ -61,11 +61,6 @@ type Handler struct {
 	// it had switched to (TryConnection, or Settings.Fallback's partner)
 	// because that one kept failing before it was proven.
 	OnConnectionReverted func(from, to Connection)
-	// BeforeFirstMessage, when set, runs once on the first connection,
-	// after GetEffectiveConfig and before the first message: the agent may
-	// hold that message briefly (bounded by itself, and by ctx) so it
-	// carries news that is about to come.
-	BeforeFirstMessage func(ctx context.Context)
 	// GetEffectiveConfig is asked once, before the first message, when the
 	// agent reports its effective config and none was given yet.
 	GetEffectiveConfig func(ctx context.Context) (*protobufs.EffectiveConfig, error)
@@ -163,6 +158,9 @@ type Client struct {
 	// switched (capacity 1) wakes the run loop for a connection that
 	// TryConnection handed over.
 	switched chan struct{}
+	// firstSent is closed by the first message written (FirstSent).
+	firstSent     chan struct{}
+	firstSentOnce sync.Once
 
 	stopping     chan struct{}
 	stopOnce     sync.Once
@@ -220,14 +218,15 @@ func Start(_ context.Context, s Settings) (*Client, error) {
 	}
 	s.Capabilities |= protobufs.AgentCapabilities_AgentCapabilities_ReportsStatus
 	c := &Client{
-		settings: s,
-		logger:   s.Logger,
-		state:    &connState{logger: s.Logger, endpoint: redacted(s.URL), observer: s.Observer},
-		report:   newReportState(s.InstanceUID, s.Capabilities),
-		dialer:   newDialer(s.Observer),
-		stopping: make(chan struct{}),
-		done:     make(chan struct{}),
-		switched: make(chan struct{}, 1),
+		settings:  s,
+		logger:    s.Logger,
+		state:     &connState{logger: s.Logger, endpoint: redacted(s.URL), observer: s.Observer},
+		report:    newReportState(s.InstanceUID, s.Capabilities),
+		dialer:    newDialer(s.Observer),
+		stopping:  make(chan struct{}),
+		done:      make(chan struct{}),
+		switched:  make(chan struct{}, 1),
+		firstSent: make(chan struct{}),
 	}
 	c.limits.configured = s.MaxSendSize
 	c.current.Store(s.connection())
@@ -364,12 +363,13 @@ func (c *Client) loadEffectiveConfig(ctx context.Context) {
 	c.report.setEffectiveConfig(ec)
 }
 
-// beforeFirstMessage runs Handler.BeforeFirstMessage, ended early by Stop.
-func (c *Client) beforeFirstMessage(ctx context.Context) {
-	if h := c.settings.Handler.BeforeFirstMessage; h != nil {
-		h(ctx)
-	}
-}
+// FirstSent is closed once the client's first message has been written
+// to a server (the full state), for a caller that wants it out before
+// what it does next.
+func (c *Client) FirstSent() <-chan struct{} { return c.firstSent }
+
+// sent records that a message went out.
+func (c *Client) sent() { c.firstSentOnce.Do(func() { close(c.firstSent) }) }
 
 // onConnected runs once per new connection.
 func (c *Client) onConnected() {

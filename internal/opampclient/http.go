@@ -68,7 +68,6 @@ func (c *Client) runHTTP(ctx context.Context) {
 	}
 	defer func() { hc.CloseIdleConnections() }()
 	c.loadEffectiveConfig(ctx)
-	c.beforeFirstMessage(ctx)
 
 	tokens := newTokenBucket(sendBurst, sendRate)
 	var ka keepAliveWatch
@@ -192,6 +191,7 @@ func (c *Client) runHTTP(ctx context.Context) {
 		}
 		unavailable = 0
 		c.report.delivered(o)
+		c.sent()
 		c.recordDiscards(o)
 		c.settings.Observer.MessageSent(o.kinds)
 		if ka.replaced() {

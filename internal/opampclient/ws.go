@@ -170,7 +170,6 @@ func (c *Client) runWS(ctx context.Context) {
 		}
 		if first {
 			c.loadEffectiveConfig(ctx)
-			c.beforeFirstMessage(ctx)
 			first = false
 		}
 		began := time.Now()
@@ -352,6 +351,7 @@ func (c *Client) serveWS(ctx context.Context, conn *websocket.Conn) error {
 		}
 		lastWrite, sent, largest = time.Now(), true, tried
 		c.report.delivered(o)
+		c.sent()
 		c.recordDiscards(o)
 		c.settings.Observer.MessageSent(o.kinds)
 	}
