@@ -50,6 +50,12 @@ type reportState struct {
 	// seq is the number of the next message: it moves on only when a
 	// message reached the server, so a failed attempt leaves no gap.
 	seq uint64
+	// built is one past the highest number a built message took: a probe
+	// (fullSnapshot) built while the serving connection has a message out
+	// takes the number after it, never the same one; reserved is one past
+	// the probe's, so the serving connection's later messages come after
+	// it. Every server then sees the numbers rise by one.
+	built, reserved uint64
 	// serverCaps are the capabilities the server announced on this
 	// connection; zero until it announces any.
 	serverCaps uint64
@@ -297,7 +303,11 @@ func (r *reportState) next(heartbeat bool) *outgoing {
 func (r *reportState) fullSnapshot() *outgoing {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.buildLocked(true)
+	taken := max(r.seq, r.reserved, r.built) // before buildLocked counts the probe's own header
+	o := r.buildLocked(true)
+	o.msg.SequenceNum = taken
+	r.built, r.reserved = taken+1, taken+1
+	return o
 }
 
 func (r *reportState) buildLocked(full bool) *outgoing {
@@ -348,9 +358,11 @@ func (r *reportState) buildLocked(full bool) *outgoing {
 // headerLocked starts a message with what every message carries: the
 // instance uid, the next sequence number (from 0) and the capabilities.
 func (r *reportState) headerLocked() *protobufs.AgentToServer {
+	seq := max(r.seq, r.reserved)
+	r.built = max(r.built, seq+1)
 	return &protobufs.AgentToServer{
 		InstanceUid:  append([]byte(nil), r.uid[:]...),
-		SequenceNum:  r.seq,
+		SequenceNum:  seq,
 		Capabilities: uint64(r.caps),
 	}
 }
@@ -370,6 +382,14 @@ func (r *reportState) consumed(o *outgoing) {
 	r.seq = max(r.seq, o.msg.GetSequenceNum()+1)
 }
 
+// quiet: nothing waits to be sent and no built message is still on its
+// way (every number taken was consumed).
+func (r *reportState) quiet() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.built <= r.seq && !r.pendingLocked()
+}
+
 // serverHas sets what the server has to exactly what o carried: o went on
 // a new connection (a probe) while the old one may have delivered later
 // changes, which the new server lacks. Call it once the old connection
@@ -378,6 +398,9 @@ func (r *reportState) serverHas(o *outgoing) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.sent = o.versions
+	// The new server's numbers go on from the probe's.
+	r.seq = o.msg.GetSequenceNum() + 1
+	r.built, r.reserved = r.seq, 0
 	if o.custom != nil && r.custom == o.custom {
 		r.custom = nil
 		close(r.customDone)

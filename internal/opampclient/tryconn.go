@@ -19,6 +19,13 @@ import (
 // client to the other one.
 const fallbackAfter = 3
 
+// quietWait bounds how long a try waits for the serving connection to
+// finish sending, polled every quietPoll.
+const (
+	quietWait = 250 * time.Millisecond
+	quietPoll = 2 * time.Millisecond
+)
+
 var (
 	errStopped = errors.New("opampclient: the client is stopping")
 	// ErrRefused: the offered server answered the probe with an error.
@@ -77,6 +84,12 @@ func (c *Client) TryConnection(ctx context.Context, cand Connection) error {
 	}()
 	cn := &cand
 	cn.Header = cand.Header.Clone()
+	// Let the serving connection finish what it is sending (the offer's
+	// APPLYING, say): the same server may be on both ends, and it must
+	// see the numbers in order, and the probe carry the latest state.
+	for deadline := time.Now().Add(quietWait); !c.report.quiet() && time.Now().Before(deadline) && ctx.Err() == nil; {
+		time.Sleep(quietPoll)
+	}
 	o := c.report.fullSnapshot()
 	o.otherServer = true
 	var h *handover
