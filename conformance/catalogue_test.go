@@ -65,6 +65,7 @@ var checks = map[string]check{
 	"cs-endpoint":                  checkCSEndpoint,
 	"cs-endpoint-transport":        checkCSEndpointTransport,
 	"cs-tls-forget":                checkCSTLSForget,
+	"csr-renew":                    checkCSRRenew,
 	"heartbeat-offer":              checkHeartbeatOffer,
 	"heartbeat-offer-zero":         checkHeartbeatOfferZero,
 	"heartbeat-uid":                checkHeartbeatUID,

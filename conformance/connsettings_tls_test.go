@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
+	"net/http"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -101,40 +104,57 @@ func checkCSCertificateOmitted(t *testing.T, tr Transport) {
 	assert.Equal(t, serial, serials[len(serials)-1], "the offer without certificate changed the client certificate")
 }
 
+// signer is a server that accepts connection settings requests: its CA
+// signs the n-th CSR for validFor[n-1] (the last for any later one),
+// answered by an offer of the certificate without a private key, hashed
+// "csr-<n>"; certs gets each.
+type signer struct {
+	r     *testserver.Raw
+	certs chan []byte
+	n     atomic.Int32
+	// failNext: the next HTTP request gets 500 (a polling agent
+	// "connects" again with the answer after it).
+	failNext atomic.Bool
+}
+
+func csrSigning(t *testing.T, ca *testcerts.Bundle, validFor ...time.Duration) *signer {
+	caps := uint64(protobufs.ServerCapabilities_ServerCapabilities_AcceptsStatus |
+		protobufs.ServerCapabilities_ServerCapabilities_AcceptsEffectiveConfig |
+		protobufs.ServerCapabilities_ServerCapabilities_OffersConnectionSettings |
+		protobufs.ServerCapabilities_ServerCapabilities_AcceptsConnectionSettingsRequest)
+	sg := &signer{certs: make(chan []byte, 8)}
+	sg.r = raw(t, testserver.RawWithResponder(func(req testserver.Request) testserver.Reply {
+		if req.Transport == testserver.TransportHTTP && sg.failNext.Swap(false) {
+			return testserver.Reply{Status: http.StatusInternalServerError}
+		}
+		reply := &protobufs.ServerToAgent{Capabilities: caps}
+		if csr := csrOf(req.Msg); csr != nil {
+			n := int(sg.n.Add(1))
+			cert := ca.SignCSR(t, csr, validFor[min(n, len(validFor))-1]) // checks the signature
+			sg.certs <- cert
+			reply.ConnectionSettings = &protobufs.ConnectionSettingsOffers{Hash: []byte(fmt.Sprintf("csr-%d", n)), Opamp: &protobufs.OpAMPConnectionSettings{
+				Certificate: &protobufs.TLSCertificate{Cert: cert},
+			}}
+		}
+		return testserver.Reply{Msg: reply}
+	}))
+	return sg
+}
+
 // checkCSRAgentKey: the CSR is PEM, signed by a key the agent made (the
 // request's signature checks); the server offers the certificate without
 // private_key, the agent presents it over mutual TLS; no message ever
 // carries a private key.
 func checkCSRAgentKey(t *testing.T, tr Transport) {
 	ca := testcerts.New(t)
-	caps := uint64(protobufs.ServerCapabilities_ServerCapabilities_AcceptsStatus |
-		protobufs.ServerCapabilities_ServerCapabilities_AcceptsEffectiveConfig |
-		protobufs.ServerCapabilities_ServerCapabilities_OffersConnectionSettings |
-		protobufs.ServerCapabilities_ServerCapabilities_AcceptsConnectionSettingsRequest)
-	certs := make(chan []byte, 1)
-	r := raw(t, testserver.RawWithResponder(func(req testserver.Request) testserver.Reply {
-		reply := &protobufs.ServerToAgent{Capabilities: caps}
-		if csr := csrOf(req.Msg); csr != nil {
-			cert := ca.SignCSR(t, csr, 2*time.Hour) // checks the signature
-			select {
-			case certs <- cert:
-			default:
-			}
-			reply.ConnectionSettings = &protobufs.ConnectionSettingsOffers{Hash: []byte("csr"), Opamp: &protobufs.OpAMPConnectionSettings{
-				Certificate: &protobufs.TLSCertificate{Cert: cert},
-			}}
-		}
-		return testserver.Reply{Msg: reply}
-	}))
+	sg := csrSigning(t, ca, 2*time.Hour)
+	r := sg.r
 	relay := startTLSRelay(t, ca, r)
-	startExt(t, newExtName(), csrKeys(heartbeating(tlsKeys(tr, relay, ca, t.TempDir(), false))))
-	r.WaitRequest(t, waitFor, "APPLIED", csStatus("csr", csApplied))
-	var cert []byte
-	select {
-	case cert = <-certs:
-	default:
-		t.Fatal("no CSR reached the server")
-	}
+	k := csrKeys(heartbeating(tlsKeys(tr, relay, ca, t.TempDir(), false)))
+	k["connection_settings"].(keys)["certificate_renew_before"] = "1m" // the issued certificate is not due
+	startExt(t, newExtName(), k)
+	r.WaitRequest(t, waitFor, "APPLIED", csStatus("csr-1", csApplied))
+	cert := <-sg.certs
 	serial := serialOfPEM(t, cert)
 	c := &certRig{ca: ca, r: r, relay: relay}
 	waitAfter(t, r, len(r.Requests()), "one more message", anyMsg)
@@ -166,4 +186,30 @@ func checkCSTLSForget(t *testing.T, tr Transport) {
 	c.r.WaitRequest(t, waitFor, "APPLIED", csStatus("tls", csApplied))
 	serials := c.waitPresented(t, n)
 	assert.Equal(t, c.bootstrapSerial(t), serials[len(serials)-1], "the local client certificate was forgotten")
+}
+
+// checkCSRRenew: an agent whose certificate (issued by an earlier CSR)
+// ends within connection_settings.certificate_renew_before asks for a new
+// one by CSR on its next connection (over WebSocket the one the switch to
+// it made; a polling agent's after a failed poll), over mutual TLS with
+// the old one, and presents the new one instead.
+func checkCSRRenew(t *testing.T, tr Transport) {
+	ca := testcerts.New(t)
+	sg := csrSigning(t, ca, time.Hour, 4*time.Hour) // the first ends in 30 minutes, the next in 2 hours
+	relay := startTLSRelay(t, ca, sg.r)
+	k := csrKeys(heartbeating(tlsKeys(tr, relay, ca, t.TempDir(), false)))
+	k["connection_settings"].(keys)["certificate_renew_before"] = "1h"
+	startExt(t, newExtName(), k)
+	sg.r.WaitRequest(t, waitFor, "APPLIED", csStatus("csr-1", csApplied))
+	first := serialOfPEM(t, <-sg.certs)
+	if tr == HTTP {
+		sg.failNext.Store(true)
+	}
+	sg.r.WaitRequest(t, waitFor, "APPLIED", csStatus("csr-2", csApplied))
+	second := serialOfPEM(t, <-sg.certs)
+	c := &certRig{ca: ca, r: sg.r, relay: relay}
+	waitAfter(t, sg.r, len(sg.r.Requests()), "one more message", anyMsg)
+	serials := c.waitPresented(t, 1)
+	assert.Contains(t, serials, first, "the renewing CSR went over the first certificate")
+	afterFirst(t, serials, second)
 }

@@ -39,6 +39,13 @@ const (
 	// way at the switch marks the new connection proven (runHTTP's
 	// c.proven()), so the client never goes back from it.
 	bugOldPollProves = "a late answer from the old server cancels the way back (HTTP)"
+	// bugLocalCertUnseen: the client certificate of the local config
+	// (server.*.tls.cert_file) is loaded by configtls's callback, so
+	// leafOf (root connsettings.go) finds none and certrotate.Need says
+	// "no client certificate yet": a CSR goes at once, however long the
+	// certificate is valid (README: "when the agent has no client
+	// certificate, or the one in use ends within certificate_renew_before").
+	bugLocalCertUnseen = "a CSR at once despite a valid local client certificate"
 )
 
 // skipKnownBug skips a reproduction unless knownBugsEnv is set.
@@ -144,4 +151,25 @@ func TestBugHTTPRevertLostToOldPoll(t *testing.T) {
 	settle(t, a)
 	say(t, a, s, HTTP, moveTo("flaky", b, HTTP))
 	a.WaitRequest(t, 2*waitFor, "FAILED after going back", csStatus("flaky", csFailed))
+}
+
+// TestBugCSRIgnoresLocalCertificate: an agent whose local client
+// certificate is valid for 23 hours more, with certificate_renew_before
+// 1h, must not ask for a new one.
+func TestBugCSRIgnoresLocalCertificate(t *testing.T) {
+	skipKnownBug(t, bugLocalCertUnseen)
+	for _, tr := range []Transport{WS, HTTP} {
+		t.Run(string(tr), func(t *testing.T) {
+			ca := testcerts.New(t)
+			sg := csrSigning(t, ca, 4*time.Hour)
+			relay := startTLSRelay(t, ca, sg.r)
+			k := csrKeys(heartbeating(tlsKeys(tr, relay, ca, t.TempDir(), true)))
+			k["connection_settings"].(keys)["certificate_renew_before"] = "1h"
+			startExt(t, newExtName(), k)
+			settle(t, sg.r)
+			waitAfter(t, sg.r, len(sg.r.Requests())+3, "more messages", anyMsg)
+			assert.Zero(t, countMsgs(sg.r, func(m *protobufs.AgentToServer) bool { return csrOf(m) != nil }),
+				"a CSR while the local certificate is valid for 23 h")
+		})
+	}
 }

@@ -121,6 +121,12 @@ var connectionSettingsRules = []Rule{
 		Reason: "a PEM CSR signed by a key made on the agent; no message carries a private key; the certificate offered without private_key is completed with the agent's key and presented over mutual TLS",
 	},
 	{
+		ID: "csr-renew", Section: "Agent-initiated CSR Flow", Level: "MAY",
+		Quote:      "The exact same flow may be used by the Agent to re-request a new certificate anytime. For example the Agent may do it when the current certificate expiration date approaches. ... the Agent removes the bootstrap certificate if one was used and uses the new certificate for future connections.",
+		Transports: both, Status: Pass,
+		Reason: "with connection_settings.certificate_request, when the client certificate in use ends within certificate_renew_before (720h by default), checked on every new connection (a polling agent's: after a failed poll) and hourly. A client certificate the local config names (a bootstrap one) is not seen, so it is always taken as none: a CSR goes at once (reported)",
+	},
+	{
 		ID: "csr-tls", Section: "Agent-initiated CSR Flow", Level: "SHOULD",
 		Quote:      "The Client connects to the Server. The Client SHOULD use regular TLS and validate the Server's identity.",
 		Transports: both, Status: Departs,
