@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
@@ -187,7 +188,11 @@ func (a *opampAgent) setUpOffers(cs *opampclient.Settings) (*offers, error) {
 		TryTimeout:  a.cfg.ConnectionSettings.TryTimeout,
 		Options:     opts,
 		Accepted:    rec,
-		Done:        o.done1,
+		Done: func(offer *protobufs.OpAMPConnectionSettings, err error) {
+			o.done1(offer, err)
+			// A uid assigned during the round leaves one more due.
+			a.requestCertificate()
+		},
 	})
 	return o, nil
 }
@@ -288,15 +293,46 @@ func (a *opampAgent) requestCertificate() {
 	}
 }
 
-// leafOf is the client certificate a connection presents, if it is known.
+// renameCertificate repeats the certificate request for a uid the server
+// assigned: the certificate in use names the old one (the spec asks the
+// CSR flow again).
+func (a *opampAgent) renameCertificate() {
+	o := a.offers.Load()
+	if o == nil || o.rotator == nil {
+		return
+	}
+	if err := o.rotator.SetIdentity(a.certIdentity()); err != nil {
+		a.logger.Warn("Cannot name the certificate request after the new instance uid", zap.Error(err))
+		return
+	}
+	a.requestCertificate()
+}
+
+// leafOf is the client certificate a connection presents, if it is known:
+// one set in the TLS config (an offer's), or the one configtls's callback
+// presents (the local file's cert_file, reloaded as it changes).
 func leafOf(cn opampclient.Connection) *x509.Certificate {
-	if cn.TLS == nil || len(cn.TLS.Certificates) == 0 || len(cn.TLS.Certificates[0].Certificate) == 0 {
+	if cn.TLS == nil {
 		return nil
 	}
-	if leaf := cn.TLS.Certificates[0].Leaf; leaf != nil {
-		return leaf
+	var cert *tls.Certificate
+	switch {
+	case len(cn.TLS.Certificates) > 0:
+		cert = &cn.TLS.Certificates[0]
+	case cn.TLS.GetClientCertificate != nil:
+		c, err := cn.TLS.GetClientCertificate(&tls.CertificateRequestInfo{})
+		if err != nil {
+			return nil
+		}
+		cert = c
 	}
-	leaf, err := x509.ParseCertificate(cn.TLS.Certificates[0].Certificate[0])
+	if cert == nil || len(cert.Certificate) == 0 {
+		return nil
+	}
+	if cert.Leaf != nil {
+		return cert.Leaf
+	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
 	if err != nil {
 		return nil
 	}

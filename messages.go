@@ -52,6 +52,7 @@ func (a *opampAgent) adoptInstanceUID(raw []byte) {
 	if client := a.client.Load(); client != nil {
 		a.sendDescription(client, uid)
 	}
+	a.renameCertificate()
 }
 
 // sendDescription re-sends the client's description with service.instance.id

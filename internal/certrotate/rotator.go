@@ -61,6 +61,10 @@ type Rotator struct {
 	pending  *ecdsa.PrivateKey // rec.PendingKey decoded
 	accepted *ecdsa.PrivateKey // rec.AcceptedKey decoded
 	issued   []byte            // the certificate Complete accepted, until Applied or Failed
+	// renamed: the identity changed (a uid the server assigned); a new
+	// certificate is needed whatever Need says, until one is Applied.
+	renamed bool
+	asked   Identity // whom the last CSR named
 
 	// keys is pending and accepted again, for Key, which must not wait
 	// for mu while Request syncs the state file.
@@ -157,6 +161,9 @@ func (r *Rotator) Request(current *x509.Certificate) (*protobufs.ConnectionSetti
 	}
 	now := r.now()
 	need, why := Need(current, now, r.renewBefore)
+	if r.renamed {
+		need, why = true, "the instance uid changed"
+	}
 	if !need {
 		return nil, why, nil
 	}
@@ -188,13 +195,31 @@ func (r *Rotator) Request(current *x509.Certificate) (*protobufs.ConnectionSetti
 	if err := saveRecord(r.store, r.key, rec); err != nil {
 		return nil, why, err
 	}
-	r.rec, r.pending = rec, key
+	r.rec, r.pending, r.asked = rec, key, r.id
 	r.publish()
 	return &protobufs.ConnectionSettingsRequest{
 		Opamp: &protobufs.OpAMPConnectionSettingsRequest{
 			CertificateRequest: &protobufs.CertificateRequest{Csr: csr},
 		},
 	}, why, nil
+}
+
+// SetIdentity names the agent anew (the server assigned another instance
+// uid): the next Request starts a round for it at once, whatever the
+// certificate in use and the pacing say, since the certificate names the
+// old uid. The same identity again changes nothing.
+func (r *Rotator) SetIdentity(id Identity) error {
+	if _, err := id.template(); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if id == r.id {
+		return nil
+	}
+	r.id, r.renamed = id, true
+	r.rec.RequestedAt = time.Time{}
+	return nil
 }
 
 // Pending reports whether a request awaits its certificate: an offered
@@ -229,6 +254,9 @@ func (r *Rotator) promote(certPEM []byte) error {
 	rec.PendingKey, rec.RequestedAt = "", time.Time{}
 	if err := saveRecord(r.store, r.key, rec); err != nil {
 		return err
+	}
+	if r.asked == r.id {
+		r.renamed = false // else the round done named the old identity
 	}
 	r.rec, r.accepted, r.pending = rec, r.pending, nil
 	r.publish()

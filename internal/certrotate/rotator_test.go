@@ -3,6 +3,7 @@ package certrotate
 import (
 	"crypto/ecdsa"
 	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"sync"
 	"testing"
@@ -196,4 +197,62 @@ func TestConcurrentUse(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestSetIdentityStartsARound: a new instance uid asks for a certificate
+// at once, even with a valid one in use, and the CSR names the new uid;
+// the same identity again changes nothing.
+func TestSetIdentityStartsARound(t *testing.T) {
+	ca := newCA(t)
+	r, err := New(Settings{Identity: Identity{InstanceUID: "uid-1"}, ComponentID: "opamp", RenewBefore: time.Hour, Now: func() time.Time { return t0 }})
+	require.NoError(t, err)
+	req, _, err := r.Request(nil)
+	require.NoError(t, err)
+	require.NotNil(t, req)
+	certPEM, _, err := r.Complete(ca.sign(t, req, certOpts{}))
+	require.NoError(t, err)
+	require.NoError(t, r.Applied())
+	block, _ := pem.Decode(certPEM)
+	require.NotNil(t, block)
+	leaf, err := x509.ParseCertificate(block.Bytes)
+	require.NoError(t, err)
+	again, _, err := r.Request(leaf)
+	require.NoError(t, err)
+	require.Nil(t, again, "a valid certificate needs no round")
+
+	require.NoError(t, r.SetIdentity(Identity{InstanceUID: "uid-1"}))
+	again, _, err = r.Request(leaf)
+	require.NoError(t, err)
+	require.Nil(t, again, "the same identity changes nothing")
+
+	require.NoError(t, r.SetIdentity(Identity{InstanceUID: "uid-2"}))
+	renamed, why, err := r.Request(leaf)
+	require.NoError(t, err)
+	require.NotNil(t, renamed, "a new uid starts a round")
+	assert.Contains(t, why, "instance uid")
+	assert.Equal(t, "uid-2", parseCSR(t, renamed).Subject.CommonName)
+}
+
+// TestRenameDuringARound: a uid assigned while a certificate for the old
+// one is being tried still gets its own round once that one closes.
+func TestRenameDuringARound(t *testing.T) {
+	ca := newCA(t)
+	r, err := New(Settings{Identity: Identity{InstanceUID: "uid-1"}, ComponentID: "opamp", RenewBefore: time.Hour, Now: func() time.Time { return t0 }})
+	require.NoError(t, err)
+	req, _, err := r.Request(nil)
+	require.NoError(t, err)
+	certPEM, _, err := r.Complete(ca.sign(t, req, certOpts{}))
+	require.NoError(t, err)
+	require.NoError(t, r.SetIdentity(Identity{InstanceUID: "uid-2"}))
+	none, _, err := r.Request(nil)
+	require.NoError(t, err)
+	require.Nil(t, none, "no request while the old round's certificate is tried")
+	require.NoError(t, r.Applied())
+	block, _ := pem.Decode(certPEM)
+	leaf, err := x509.ParseCertificate(block.Bytes)
+	require.NoError(t, err)
+	next, _, err := r.Request(leaf)
+	require.NoError(t, err)
+	require.NotNil(t, next, "the new uid's round follows")
+	assert.Equal(t, "uid-2", parseCSR(t, next).Subject.CommonName)
 }
