@@ -232,13 +232,7 @@ func checkCSRevertAfterSwitch(t *testing.T, tr Transport) {
 	})
 	dir := t.TempDir()
 	name := newExtName()
-	k := offersKeys(tr, at(a, tr), dir)
-	if tr == HTTP {
-		// No poll of the old server under way at the switch (the bug of
-		// the rule's reason).
-		k["server"].(keys)["http"].(keys)["polling_interval"] = "1s"
-	}
-	x := startExt(t, name, k)
+	x := startExt(t, name, offersKeys(tr, at(a, tr), dir))
 	settle(t, a)
 	say(t, a, s, tr, moveTo("flaky", b, tr))
 	b.WaitRequest(t, waitFor, "the try", anyMsg)

@@ -1,15 +1,12 @@
 package conformance
 
-// Reproductions of open bugs the connection settings rules found, in code
-// this package does not own. They run only with knownBugsEnv set: the
-// suite stays green while each reproduction stays one variable away.
-// Remove a test (and its constant) once its bug is fixed.
+// Regression tests of the bugs the connection settings rules found
+// (fixed since): each holds the rule's spec text it broke.
 
 import (
 	"crypto/x509"
 	"encoding/pem"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
@@ -22,45 +19,10 @@ import (
 	"github.com/opampext/opampextension/internal/testserver"
 )
 
-// knownBugsEnv, when set, runs the reproductions of open bugs.
-const knownBugsEnv = "CONFORMANCE_KNOWN_BUGS"
-
-// Open bugs.
-const (
-	// bugCSRNewUID: the CSR carries the instance uid (subject CN, URI
-	// SAN), fixed when the extension starts; a uid the server assigns
-	// starts no new CSR flow (certrotate Identity, root connsettings.go).
-	bugCSRNewUID = "no new CSR after the server assigns a new instance_uid"
-	// bugSeqSwitch: the try's full state takes the sequence number the
-	// message with APPLYING to the old server also took (opampclient
-	// TryConnection's fullSnapshot).
-	bugSeqSwitch = "two messages with one sequence_num across a switch"
-	// bugOldPollProves: over HTTP, the old server's answer to a poll under
-	// way at the switch marks the new connection proven (runHTTP's
-	// c.proven()), so the client never goes back from it.
-	bugOldPollProves = "a late answer from the old server cancels the way back (HTTP)"
-	// bugLocalCertUnseen: the client certificate of the local config
-	// (server.*.tls.cert_file) is loaded by configtls's callback, so
-	// leafOf (root connsettings.go) finds none and certrotate.Need says
-	// "no client certificate yet": a CSR goes at once, however long the
-	// certificate is valid (README: "when the agent has no client
-	// certificate, or the one in use ends within certificate_renew_before").
-	bugLocalCertUnseen = "a CSR at once despite a valid local client certificate"
-)
-
-// skipKnownBug skips a reproduction unless knownBugsEnv is set.
-func skipKnownBug(t *testing.T, bug string) {
-	t.Helper()
-	if os.Getenv(knownBugsEnv) == "" {
-		t.Skipf("open bug: %s; %s=1 runs it", bug, knownBugsEnv)
-	}
-}
-
-// TestBugCSRAfterNewInstanceUID: "When instructed by the Server to change
+// TestCSRAfterNewInstanceUID: "When instructed by the Server to change
 // its instance_uid the Agent must also repeat the Agent-initiated CSR Flow
 // this time using the new instance_uid as one of the CSR fields."
-func TestBugCSRAfterNewInstanceUID(t *testing.T) {
-	skipKnownBug(t, bugCSRNewUID)
+func TestCSRAfterNewInstanceUID(t *testing.T) {
 	for _, tr := range []Transport{WS, HTTP} {
 		t.Run(string(tr), func(t *testing.T) {
 			ca := testcerts.New(t)
@@ -98,12 +60,11 @@ func TestBugCSRAfterNewInstanceUID(t *testing.T) {
 	}
 }
 
-// TestBugSequenceAcrossSwitch: "The sequence number is incremented by 1
+// TestSequenceAcrossSwitch: "The sequence number is incremented by 1
 // for every AgentToServer message sent by the Client." A header offer for
 // the same server: the message with APPLYING and the try's full state
 // share a number.
-func TestBugSequenceAcrossSwitch(t *testing.T) {
-	skipKnownBug(t, bugSeqSwitch)
+func TestSequenceAcrossSwitch(t *testing.T) {
 	for _, tr := range []Transport{WS, HTTP} {
 		t.Run(string(tr), func(t *testing.T) {
 			a, s := scripted(t)
@@ -123,15 +84,14 @@ func TestBugSequenceAcrossSwitch(t *testing.T) {
 	}
 }
 
-// TestBugHTTPRevertLostToOldPoll: "If step 6 fails the Client deletes the
+// TestHTTPRevertNotLostToOldPoll: "If step 6 fails the Client deletes the
 // new settings and reverts to the old settings and reconnects." Over HTTP
 // the old server answers the poll carrying APPLYING after the offered
 // server answered the try: that late success on the old connection marks
 // the new one proven (opampclient runHTTP: failures = 0; c.proven()), so
 // when the offered server then refuses every poll the client never goes
 // back.
-func TestBugHTTPRevertLostToOldPoll(t *testing.T) {
-	skipKnownBug(t, bugOldPollProves)
+func TestHTTPRevertNotLostToOldPoll(t *testing.T) {
 	a, s := scripted(t)
 	s.setRule(func(req testserver.Request) (testserver.Reply, bool) {
 		if req.Msg.GetConnectionSettingsStatus().GetStatus() != csApplying {
@@ -153,11 +113,10 @@ func TestBugHTTPRevertLostToOldPoll(t *testing.T) {
 	a.WaitRequest(t, 2*waitFor, "FAILED after going back", csStatus("flaky", csFailed))
 }
 
-// TestBugCSRIgnoresLocalCertificate: an agent whose local client
+// TestCSRSeesLocalCertificate: an agent whose local client
 // certificate is valid for 23 hours more, with certificate_renew_before
 // 1h, must not ask for a new one.
-func TestBugCSRIgnoresLocalCertificate(t *testing.T) {
-	skipKnownBug(t, bugLocalCertUnseen)
+func TestCSRSeesLocalCertificate(t *testing.T) {
 	for _, tr := range []Transport{WS, HTTP} {
 		t.Run(string(tr), func(t *testing.T) {
 			ca := testcerts.New(t)

@@ -52,7 +52,7 @@ var connectionSettingsRules = []Rule{
 		ID: "cs-revert-after-switch", Section: "OpAMP Connection Setting Offer Flow", Level: "MUST",
 		Quote:      "If step 6 fails the Client deletes the new settings and reverts to the old settings and reconnects.",
 		Transports: both, Status: Pass,
-		Reason: "also when the offered connection answered the try and then fails: after 3 failed attempts before one lasts, the client goes back to the previous settings, reports FAILED there and the kept record goes back too. Known bug over HTTP, reported: a poll to the old server answered after the switch counts as the new connection working, and the client then never goes back (until a restart)",
+		Reason: "also when the offered connection answered the try and then fails: after 3 failed attempts before one lasts, the client goes back to the previous settings, reports FAILED there and the kept record goes back too. A poll to the old server answered after the switch proves nothing about the new one",
 	},
 	{
 		ID: "cs-ephemeral", Section: "OpAMP Connection Setting Offer Flow", Level: "SHOULD",
