@@ -191,7 +191,9 @@ func (a *opampAgent) setUpOffers(cs *opampclient.Settings) (*offers, error) {
 		Done: func(offer *protobufs.OpAMPConnectionSettings, err error) {
 			o.done1(offer, err)
 			// A uid assigned during the round leaves one more due.
-			a.requestCertificate()
+			if o.rotator != nil && o.rotator.Renamed() {
+				a.requestCertificate()
+			}
 		},
 	})
 	return o, nil

@@ -4,61 +4,16 @@ package conformance
 // (fixed since): each holds the rule's spec text it broke.
 
 import (
-	"crypto/x509"
-	"encoding/pem"
 	"net/http"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/open-telemetry/opamp-go/protobufs"
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/opampext/opampextension/internal/testcerts"
 	"github.com/opampext/opampextension/internal/testserver"
 )
-
-// TestCSRAfterNewInstanceUID: "When instructed by the Server to change
-// its instance_uid the Agent must also repeat the Agent-initiated CSR Flow
-// this time using the new instance_uid as one of the CSR fields."
-func TestCSRAfterNewInstanceUID(t *testing.T) {
-	for _, tr := range []Transport{WS, HTTP} {
-		t.Run(string(tr), func(t *testing.T) {
-			ca := testcerts.New(t)
-			caps := uint64(protobufs.ServerCapabilities_ServerCapabilities_AcceptsStatus |
-				protobufs.ServerCapabilities_ServerCapabilities_AcceptsConnectionSettingsRequest)
-			r, s := scripted(t)
-			s.setRule(func(req testserver.Request) (testserver.Reply, bool) {
-				reply := &protobufs.ServerToAgent{Capabilities: caps}
-				if csr := csrOf(req.Msg); csr != nil {
-					reply.ConnectionSettings = &protobufs.ConnectionSettingsOffers{Hash: []byte("csr-" + string(req.Msg.GetInstanceUid())), Opamp: &protobufs.OpAMPConnectionSettings{
-						Certificate: &protobufs.TLSCertificate{Cert: ca.SignCSR(t, csr, 2*time.Hour)},
-					}}
-				}
-				return testserver.Reply{Msg: reply}, true
-			})
-			startExt(t, newExtName(), csrKeys(heartbeating(offersKeys(tr, at(r, tr), t.TempDir()))))
-			r.WaitRequest(t, waitFor, "APPLIED", func(req testserver.Request) bool {
-				return req.Msg.GetConnectionSettingsStatus().GetStatus() == csApplied
-			})
-			uid2 := uuid.Must(uuid.NewV7())
-			s.setRule(nil)
-			before := len(r.Requests())
-			if tr == HTTP {
-				s.then(testserver.Reply{Msg: &protobufs.ServerToAgent{Capabilities: caps, AgentIdentification: &protobufs.AgentIdentification{NewInstanceUid: uid2[:]}}})
-			} else {
-				require.NoError(t, r.Push(&protobufs.ServerToAgent{Capabilities: caps, AgentIdentification: &protobufs.AgentIdentification{NewInstanceUid: uid2[:]}}))
-			}
-			waitAfter(t, r, before, "the new uid in use", func(req testserver.Request) bool { return string(req.Msg.GetInstanceUid()) == string(uid2[:]) })
-			req := waitAfter(t, r, before, "a CSR for the new instance uid", func(req testserver.Request) bool { return csrOf(req.Msg) != nil })
-			block, _ := pem.Decode(csrOf(req.Msg))
-			c, err := x509.ParseCertificateRequest(block.Bytes)
-			require.NoError(t, err)
-			assert.Equal(t, uid2.String(), c.Subject.CommonName)
-		})
-	}
-}
 
 // TestSequenceAcrossSwitch: "The sequence number is incremented by 1
 // for every AgentToServer message sent by the Client." A header offer for
@@ -132,3 +87,4 @@ func TestCSRSeesLocalCertificate(t *testing.T) {
 		})
 	}
 }
+

@@ -222,6 +222,13 @@ func (r *Rotator) SetIdentity(id Identity) error {
 	return nil
 }
 
+// Renamed reports whether a round for a new identity is still due.
+func (r *Rotator) Renamed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.renamed
+}
+
 // Pending reports whether a request awaits its certificate: an offered
 // certificate without a private key is then an answer for Complete.
 func (r *Rotator) Pending() bool {

@@ -406,6 +406,9 @@ func (r *reportState) serverHas(o *outgoing) {
 		close(r.customDone)
 		r.customDone = nil
 	}
+	if o.csr != nil && r.csr == o.csr {
+		r.csr = nil // the probe carried it to the server that counts now
+	}
 	if r.pendingLocked() {
 		r.signal()
 	}
