@@ -87,4 +87,3 @@ func TestCSRSeesLocalCertificate(t *testing.T) {
 		})
 	}
 }
-
