@@ -225,6 +225,9 @@ func (o *offers) start(a *opampAgent, client *opampclient.Client) {
 		close(o.done)
 		return
 	}
+	// The client may have connected before these offers were in place,
+	// when its OnConnected found nothing to ask with.
+	a.requestCertificate()
 	go func() {
 		defer close(o.done)
 		t := time.NewTicker(renewCheck)
