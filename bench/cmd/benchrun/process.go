@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/opampext/opampextension/bench/recorder"
+	"github.com/opampext/opampextension/bench/sampleconfig"
 )
 
 // distro is one Collector binary of the process figures.
@@ -306,25 +307,7 @@ func (r *running) stop() {
 // the opamp extension over ws when endpoint is set. Self-telemetry is off so
 // that several Collectors can run side by side.
 func collectorConfig(endpoint string, otlpPort int) string {
-	cfg := fmt.Sprintf(`receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:%d
-processors:
-  batch:
-exporters:
-  debug:
-service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: [batch]
-      exporters: [debug]
-`, otlpPort)
+	cfg := sampleconfig.YAML(otlpPort)
 	if endpoint == "" {
 		return cfg
 	}
