@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"sync"
 	"time"
@@ -178,26 +177,12 @@ func (c *Client) probeExchange(conn *websocket.Conn, o *outgoing, deadline time.
 	}
 	c.settings.Observer.MessageSent(o.kinds)
 	_ = conn.SetReadDeadline(deadline)
-	limit := int64(c.settings.MaxMessageSize)
-	for {
-		mt, r, err := conn.NextReader()
-		if err != nil {
-			return nil, err
-		}
-		if mt != websocket.BinaryMessage {
-			continue
-		}
-		data, err := io.ReadAll(io.LimitReader(r, limit+1))
-		if err != nil {
-			return nil, err
-		}
-		if int64(len(data)) > limit {
-			c.refuseLarge()
-			return nil, errInboundTooLarge
-		}
-		c.settings.Observer.MessageReceived()
-		return decodeWS(data)
+	data, err := c.nextWS(conn, nil)
+	if err != nil {
+		return nil, err
 	}
+	c.settings.Observer.MessageReceived()
+	return decodeWS(data)
 }
 
 // probeHTTP posts o to cand and returns its answer.

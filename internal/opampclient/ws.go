@@ -439,24 +439,10 @@ func (c *Client) writeWS(conn *websocket.Conn, o *outgoing, deadline time.Time) 
 // connection (serveWS closes it with 1009); a message that does not decode
 // is logged and skipped.
 func (c *Client) readWS(ctx context.Context, conn *websocket.Conn, lastRead *atomic.Int64) error {
-	limit := int64(c.settings.MaxMessageSize) + binary.MaxVarintLen64
 	for {
-		mt, r, err := conn.NextReader()
+		data, err := c.nextWS(conn, lastRead)
 		if err != nil {
 			return err
-		}
-		lastRead.Store(time.Now().UnixNano())
-		if mt != websocket.BinaryMessage {
-			c.logger.Debug("Ignoring a non-binary WebSocket message from the OpAMP server")
-			continue
-		}
-		data, err := io.ReadAll(io.LimitReader(r, limit+1))
-		if err != nil {
-			return err
-		}
-		if int64(len(data)) > limit {
-			c.refuseLarge()
-			return errInboundTooLarge
 		}
 		msg, err := decodeWS(data)
 		if err != nil {
@@ -464,6 +450,35 @@ func (c *Client) readWS(ctx context.Context, conn *websocket.Conn, lastRead *ato
 			continue
 		}
 		c.process(ctx, msg)
+	}
+}
+
+// nextWS reads the next binary message within the size limit (a larger one
+// is refused unread: errInboundTooLarge), skipping other frames; lastRead,
+// when set, learns of every frame.
+func (c *Client) nextWS(conn *websocket.Conn, lastRead *atomic.Int64) ([]byte, error) {
+	limit := int64(c.settings.MaxMessageSize) + binary.MaxVarintLen64
+	for {
+		mt, r, err := conn.NextReader()
+		if err != nil {
+			return nil, err
+		}
+		if lastRead != nil {
+			lastRead.Store(time.Now().UnixNano())
+		}
+		if mt != websocket.BinaryMessage {
+			c.logger.Debug("Ignoring a non-binary WebSocket message from the OpAMP server")
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(r, limit+1))
+		if err != nil {
+			return nil, err
+		}
+		if int64(len(data)) > limit {
+			c.refuseLarge()
+			return nil, errInboundTooLarge
+		}
+		return data, nil
 	}
 }
 
