@@ -165,7 +165,7 @@ func (a *opampAgent) setUpOffers(cs *opampclient.Settings) (*offers, error) {
 		}
 		opts.Key = o.rotator.Key
 	}
-	local := opampclient.Connection{URL: cs.URL, Header: cs.Header, TLS: cs.TLS, ProxyURL: cs.ProxyURL, ProxyHeader: cs.ProxyHeader}
+	local := cs.Connection()
 	fp := localFingerprint(a.cfg)
 	conn, rec, err := connsettings.Restore(dir, id, fp, local, cs.HTTP, opts)
 	if err != nil {
@@ -174,7 +174,7 @@ func (a *opampAgent) setUpOffers(cs *opampclient.Settings) (*offers, error) {
 	if rec != nil {
 		a.logger.Info("Connecting with the OpAMP connection settings the server offered before",
 			zap.String("endpoint", conn.URL), zap.String("fallback", local.URL))
-		cs.URL, cs.Header, cs.TLS, cs.ProxyURL, cs.ProxyHeader = conn.URL, conn.Header, conn.TLS, conn.ProxyURL, conn.ProxyHeader
+		cs.SetConnection(conn)
 		cs.Fallback = &local
 		o.accepted = rec
 	}

@@ -229,7 +229,8 @@ func Start(_ context.Context, s Settings) (*Client, error) {
 		firstSent: make(chan struct{}),
 	}
 	c.limits.configured = s.MaxSendSize
-	c.current.Store(s.connection())
+	cn := s.Connection()
+	c.current.Store(&cn)
 	c.previous = s.Fallback
 	c.gate.stop = c.stopping
 	c.gate.kick = c.switched

@@ -26,9 +26,15 @@ type Connection struct {
 	ProxyHeader http.Header
 }
 
-// connection is the Connection of s.
-func (s *Settings) connection() *Connection {
-	return &Connection{URL: s.URL, Header: s.Header, TLS: s.TLS, ProxyURL: s.ProxyURL, ProxyHeader: s.ProxyHeader}
+// Connection is the Connection the settings describe.
+func (s *Settings) Connection() Connection {
+	return Connection{URL: s.URL, Header: s.Header, TLS: s.TLS, ProxyURL: s.ProxyURL, ProxyHeader: s.ProxyHeader}
+}
+
+// SetConnection makes the settings describe cn (a connection restored
+// from an earlier offer, say).
+func (s *Settings) SetConnection(cn Connection) {
+	s.URL, s.Header, s.TLS, s.ProxyURL, s.ProxyHeader = cn.URL, cn.Header, cn.TLS, cn.ProxyURL, cn.ProxyHeader
 }
 
 // Connection returns the connection in use (the settings' own until an
