@@ -92,15 +92,7 @@ func statusSince(t *testing.T, srv *testserver.Server, uid string, n int, hash [
 //     (no crash loop), also after a further restart.
 func TestRemoteConfigCrashSafety(t *testing.T) {
 	srv := testserver.Start(t)
-	dir := t.TempDir()
-	stateDir := filepath.Join(dir, "state")
-	cfg := filepath.Join(dir, "collector.yaml")
-	uid := uuid.NewString()
-	writeFile(t, cfg, standaloneConfig("      ws:\n        endpoint: "+srv.WSURL()+
-		"\n    instance_uid: "+uid+
-		"\n    capabilities:\n      accepts_remote_config: true"+
-		"\n    storage:\n      directory: "+stateDir+
-		"\n    remote_config:\n      apply_timeout: 2m"))
+	dir, stateDir, cfg, uid := remoteAgentConfig(t, srv, "2m")
 	run := 0
 	start := func() (*process, int) {
 		run++
@@ -207,4 +199,21 @@ func TestRemoteConfigCrashSafety(t *testing.T) {
 		assert.True(t, eventually(10*time.Second, func() bool { return listening(port) }))
 		assert.Zero(t, logCount(col, logReload))
 	})
+}
+
+// remoteAgentConfig writes the config of a distro that accepts remote
+// config from srv (its own instance uid, state directory and
+// apply_timeout) into a new temporary directory.
+func remoteAgentConfig(t *testing.T, srv *testserver.Server, applyTimeout string) (dir, stateDir, cfg, uid string) {
+	t.Helper()
+	dir = t.TempDir()
+	stateDir = filepath.Join(dir, "state")
+	cfg = filepath.Join(dir, "collector.yaml")
+	uid = uuid.NewString()
+	writeFile(t, cfg, standaloneConfig("      ws:\n        endpoint: "+srv.WSURL()+
+		"\n    instance_uid: "+uid+
+		"\n    capabilities:\n      accepts_remote_config: true"+
+		"\n    storage:\n      directory: "+stateDir+
+		"\n    remote_config:\n      apply_timeout: "+applyTimeout))
+	return dir, stateDir, cfg, uid
 }

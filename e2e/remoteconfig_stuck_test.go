@@ -6,12 +6,10 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/open-telemetry/opamp-go/protobufs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -30,15 +28,7 @@ import (
 // (one restart, no loop).
 func TestRemoteConfigStuckStart(t *testing.T) {
 	srv := testserver.Start(t)
-	dir := t.TempDir()
-	stateDir := filepath.Join(dir, "state")
-	cfg := filepath.Join(dir, "collector.yaml")
-	uid := uuid.NewString()
-	writeFile(t, cfg, standaloneConfig("      ws:\n        endpoint: "+srv.WSURL()+
-		"\n    instance_uid: "+uid+
-		"\n    capabilities:\n      accepts_remote_config: true"+
-		"\n    storage:\n      directory: "+stateDir+
-		"\n    remote_config:\n      apply_timeout: 2s"))
+	dir, stateDir, cfg, uid := remoteAgentConfig(t, srv, "2s")
 	col := startProcess(t, dir, "collector", distroBin(t), []string{"--config", cfg}, cfg)
 	srv.WaitAgent(t, readyTimeout, func(a *testserver.AgentState) bool {
 		return a.UID == uid && a.Connected && a.Health.GetHealthy()
