@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/open-telemetry/opamp-go/protobufs"
@@ -37,6 +38,10 @@ func TestIdentitySurvivesRestart(t *testing.T) {
 			return a.Connected && a.Health.GetHealthy() && a.Health.GetStartTimeUnixNano() > lastStart
 		})
 		lastStart = a.Health.GetStartTimeUnixNano()
+		// Core installs its SIGTERM handler only once the service's Start
+		// has returned, a moment after the healthy report can reach the
+		// server: a SIGTERM before then kills the process outright.
+		time.Sleep(300 * time.Millisecond)
 		return col, a
 	}
 	stop := func(col *process) {
