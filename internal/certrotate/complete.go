@@ -2,11 +2,12 @@ package certrotate
 
 import (
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/opampext/opampextension/internal/pemcert"
 )
 
 // Errors of Complete, for errors.Is. None of them carries key material.
@@ -67,30 +68,11 @@ func (r *Rotator) Complete(offered []byte) (certPEM, keyPEM []byte, err error) {
 // parseChain returns the CERTIFICATE blocks of b re-encoded (anything else
 // dropped) and the first of them parsed.
 func parseChain(b []byte) ([]byte, *x509.Certificate, error) {
-	var out []byte
-	var leaf *x509.Certificate
-	for {
-		var blk *pem.Block
-		blk, b = pem.Decode(b)
-		if blk == nil {
-			break
-		}
-		if blk.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%w: %w", ErrBadCertificate, err)
-		}
-		if leaf == nil {
-			leaf = c
-		}
-		out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: blk.Bytes})...)
+	chain, err := pemcert.Parse(b)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrBadCertificate, err)
 	}
-	if leaf == nil {
-		return nil, nil, fmt.Errorf("%w: no CERTIFICATE block", ErrBadCertificate)
-	}
-	return out, leaf, nil
+	return pemcert.Encode(chain), chain[0], nil
 }
 
 // checkUsable refuses a certificate that TLS would refuse anyway, so that

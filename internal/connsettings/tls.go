@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/open-telemetry/opamp-go/protobufs"
+
+	"github.com/opampext/opampextension/internal/pemcert"
 )
 
 // mergeTLS returns the TLS configuration of offer over current: current
@@ -236,26 +238,11 @@ func privateKey(keyPEM []byte, leaf *x509.Certificate, source KeySource) (crypto
 
 // parseCerts returns every CERTIFICATE block of data, at least one.
 func parseCerts(data []byte) ([]*x509.Certificate, error) {
-	var out []*x509.Certificate
-	for {
-		var block *pem.Block
-		block, data = pem.Decode(data)
-		if block == nil {
-			break
-		}
-		if block.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("certificate %d: %w", len(out)+1, err)
-		}
-		out = append(out, c)
-	}
-	if len(out) == 0 {
+	certs, err := pemcert.Parse(data)
+	if errors.Is(err, pemcert.ErrNone) {
 		return nil, fmt.Errorf("%w (CERTIFICATE)", ErrNoPEM)
 	}
-	return out, nil
+	return certs, err
 }
 
 // parseKey reads the first private key block. Parse errors are not
