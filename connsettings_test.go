@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -214,4 +215,39 @@ func TestHeaderOfferRotatesCredentials(t *testing.T) {
 	srv.WaitAgent(t, waitTime, statusIs("rotate", csApplied))
 	hs := srv.RequestHeaders()
 	assert.Equal(t, "new-secret", hs[len(hs)-1].Get("X-Key"))
+}
+
+// TestMovedAgentSignsForNewServer: after an offer moves the agent, the
+// auth extension signs requests for the server it moved to, not for the
+// configured one (a URL-signing authenticator would otherwise be refused).
+func TestMovedAgentSignsForNewServer(t *testing.T) {
+	for _, tr := range []string{"ws", "http"} {
+		t.Run(tr, func(t *testing.T) {
+			needsAuth := testserver.WithOnConnecting(func(r *http.Request) (bool, int) {
+				if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer token-") {
+					return false, http.StatusUnauthorized
+				}
+				return true, 0
+			})
+			a, b := testserver.Start(t, needsAuth), testserver.Start(t, needsAuth)
+			authID := component.MustNewIDWithName("testauth", "opamp")
+			cfg := offersConfig(tr, urlFor(a, tr), t.TempDir())
+			cfg.serverSettings().Auth = &authID
+			auth := &headerAuth{}
+			host := newTestHost()
+			host.exts[authID] = auth
+			agent := newAgent(t, cfg)
+			require.NoError(t, agent.Start(context.Background(), host))
+			defer shutdown(t, agent)
+			uid := agent.uid.String()
+			a.WaitAgent(t, waitTime, func(s *testserver.AgentState) bool { return s.UID == uid && s.Description != nil })
+
+			require.NoError(t, a.Send(uid, endpointOffer("signed-move", urlFor(b, tr))))
+			b.WaitAgent(t, waitTime, statusIs("signed-move", csApplied))
+			auth.mu.Lock()
+			last := auth.urls[len(auth.urls)-1]
+			auth.mu.Unlock()
+			assert.True(t, strings.HasPrefix(last, "http://"+b.Addr()+"/"), "signed %q after moving to %s", last, b.Addr())
+		})
+	}
 }

@@ -53,7 +53,7 @@ func buildStartSettings(ctx context.Context, cfg *Config, host component.Host, l
 		if err != nil {
 			return st, fmt.Errorf("%s.auth: %w", path, err)
 		}
-		hf, err := transport.NewAuthHeaderFunc(auth, s.Endpoint, logger)
+		hf, err := transport.NewAuthHeaderFunc(auth, logger)
 		if err != nil {
 			return st, fmt.Errorf("%s.auth: %w", path, err)
 		}

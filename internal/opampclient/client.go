@@ -74,11 +74,13 @@ type Settings struct {
 	// HTTP selects plain-HTTP polling; otherwise WebSocket.
 	HTTP bool
 	// Header is sent with every dial and request; HeaderFunc, when set,
-	// may add to it right before each (an auth extension). ctx ends when
+	// may add to it right before each (an auth extension), told the URL
+	// the dial or request goes to: the connection's in use, which a
+	// server's offer may have moved from Settings.URL. ctx ends when
 	// the dial or request is abandoned, the client's stop included:
 	// HeaderFunc must return soon after, or it holds Stop.
 	Header     http.Header
-	HeaderFunc func(ctx context.Context, h http.Header) http.Header
+	HeaderFunc func(ctx context.Context, url string, h http.Header) http.Header
 	TLS        *tls.Config
 	// Fallback, when set, is where the client goes when the first
 	// attempts on the connection above fail before one lasts (settings a
@@ -341,7 +343,7 @@ func (c *Client) headersFor(ctx context.Context, conn *Connection) (http.Header,
 		h = http.Header{}
 	}
 	if c.settings.HeaderFunc != nil {
-		h = c.settings.HeaderFunc(ctx, h)
+		h = c.settings.HeaderFunc(ctx, conn.URL, h)
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("computing the headers: %w", err)
 		}

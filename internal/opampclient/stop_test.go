@@ -101,7 +101,7 @@ func TestStopHeaderFuncHangs(t *testing.T) {
 			h := newHarness(url)
 			h.HTTP = useHTTP
 			var calls atomic.Int64
-			h.HeaderFunc = func(ctx context.Context, hd http.Header) http.Header {
+			h.HeaderFunc = func(ctx context.Context, _ string, hd http.Header) http.Header {
 				calls.Add(1)
 				<-ctx.Done()
 				return hd

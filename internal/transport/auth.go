@@ -22,19 +22,23 @@ var (
 	errStillRunning = errors.New("the authenticator has not returned from an earlier call")
 )
 
+// AuthHeaderFunc computes the headers of one dial or request to endpoint.
+type AuthHeaderFunc func(ctx context.Context, endpoint string, in http.Header) http.Header
+
 // NewAuthHeaderFunc returns the client's HeaderFunc: it asks auth for
 // its headers on every call, so expiring or URL-signed credentials stay
-// fresh (per dial for WebSocket, per request for plain HTTP).
+// fresh (per dial for WebSocket, per request for plain HTTP) and follow
+// the agent when a server's connection settings move it elsewhere.
 //
-// Each call sends a request for the real server URL (ws becomes http and wss
-// becomes https; the method is GET for WebSocket and POST for plain HTTP)
-// through auth's RoundTripper, whose base transport records the outgoing
-// headers and answers 200 without touching the network. Those headers are
-// merged over the input. The request has an empty body, so authenticators
-// that sign the payload cannot be supported. When auth fails the input is
-// returned unchanged and the error is logged at warn level once per distinct
-// message; header values are never logged. The function is safe for
-// concurrent use.
+// Each call sends a request for the real server URL, endpoint (ws becomes
+// http and wss becomes https; the method is GET for WebSocket and POST for
+// plain HTTP), through auth's RoundTripper, whose base transport records
+// the outgoing headers and answers 200 without touching the network. Those
+// headers are merged over the input. The request has an empty body, so
+// authenticators that sign the payload cannot be supported. When auth
+// fails the input is returned unchanged and the error is logged at warn
+// level once per distinct message; header values are never logged. The
+// function is safe for concurrent use.
 //
 // The authenticator runs under ctx, bounded by authTimeout, and the
 // function returns when ctx ends or authTimeout passes even if the
@@ -42,23 +46,12 @@ var (
 // so the client's Stop is never held by an authenticator. A call cut short
 // by the caller's ctx returns the input unchanged and logs nothing: the
 // caller is abandoning the attempt.
-func NewAuthHeaderFunc(auth extensionauth.HTTPClient, endpoint string, logger *zap.Logger) (func(context.Context, http.Header) http.Header, error) {
+func NewAuthHeaderFunc(auth extensionauth.HTTPClient, logger *zap.Logger) (AuthHeaderFunc, error) {
 	if auth == nil {
 		return nil, errors.New("authenticator is nil")
 	}
-	u, err := parseEndpoint(endpoint)
-	if err != nil {
-		return nil, err
-	}
 	if logger == nil {
 		logger = zap.NewNop()
-	}
-	method := http.MethodPost
-	switch u.Scheme {
-	case SchemeWS:
-		u.Scheme, method = SchemeHTTP, http.MethodGet
-	case SchemeWSS:
-		u.Scheme, method = SchemeHTTPS, http.MethodGet
 	}
 	rt, err := auth.RoundTripper(captureTransport{})
 	if err != nil {
@@ -67,16 +60,34 @@ func NewAuthHeaderFunc(auth extensionauth.HTTPClient, endpoint string, logger *z
 	if rt == nil {
 		return nil, errors.New("the authenticator returned a nil round tripper")
 	}
-	a := &authHeaders{rt: rt, method: method, url: u.String(), redacted: u.Redacted(), logger: logger}
+	a := &authHeaders{rt: rt, logger: logger}
 	return a.apply, nil
 }
 
+// authTarget is the request an authenticator sees for a dial or request
+// to one endpoint.
+type authTarget struct {
+	method, url, redacted string
+}
+
+func targetOf(endpoint string) (authTarget, error) {
+	u, err := parseEndpoint(endpoint)
+	if err != nil {
+		return authTarget{}, err
+	}
+	method := http.MethodPost
+	switch u.Scheme {
+	case SchemeWS:
+		u.Scheme, method = SchemeHTTP, http.MethodGet
+	case SchemeWSS:
+		u.Scheme, method = SchemeHTTPS, http.MethodGet
+	}
+	return authTarget{method: method, url: u.String(), redacted: u.Redacted()}, nil
+}
+
 type authHeaders struct {
-	rt       http.RoundTripper
-	method   string
-	url      string
-	redacted string
-	logger   *zap.Logger
+	rt     http.RoundTripper
+	logger *zap.Logger
 
 	// abandoned counts runs given up on whose authenticator has not
 	// returned yet. While there is one, calls fail at once: a hung
@@ -87,15 +98,20 @@ type authHeaders struct {
 	lastErr string // text of the last logged failure, "" while healthy
 }
 
-func (a *authHeaders) apply(ctx context.Context, in http.Header) http.Header {
-	got, err := a.run(ctx, in)
+func (a *authHeaders) apply(ctx context.Context, endpoint string, in http.Header) http.Header {
+	target, err := targetOf(endpoint)
+	if err != nil {
+		a.failed(err, "(not a usable URL)") // never echo it: it may hold a password
+		return in
+	}
+	got, err := a.run(ctx, target, in)
 	if err != nil {
 		if ctx.Err() == nil {
-			a.failed(err)
+			a.failed(err, target.redacted)
 		}
 		return in
 	}
-	a.succeeded()
+	a.succeeded(target.redacted)
 	out := in.Clone()
 	if out == nil {
 		out = make(http.Header, len(got))
@@ -109,14 +125,14 @@ func (a *authHeaders) apply(ctx context.Context, in http.Header) http.Header {
 // run sends the capturing request through the authenticator and returns
 // the headers it forwarded. The authenticator runs on a goroutine of its
 // own, so that run can return when ctx ends even if it does not.
-func (a *authHeaders) run(ctx context.Context, in http.Header) (http.Header, error) {
+func (a *authHeaders) run(ctx context.Context, target authTarget, in http.Header) (http.Header, error) {
 	if a.abandoned.Load() > 0 {
 		return nil, errStillRunning
 	}
 	ctx, cancel := context.WithTimeout(ctx, authTimeout)
 	defer cancel()
 	slot := &capturedHeader{}
-	req, err := http.NewRequestWithContext(context.WithValue(ctx, captureKey{}, slot), a.method, a.url, http.NoBody)
+	req, err := http.NewRequestWithContext(context.WithValue(ctx, captureKey{}, slot), target.method, target.url, http.NoBody)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +170,7 @@ func (a *authHeaders) run(ctx context.Context, in http.Header) (http.Header, err
 	return got, nil
 }
 
-func (a *authHeaders) failed(err error) {
+func (a *authHeaders) failed(err error, redacted string) {
 	msg := err.Error()
 	a.mu.Lock()
 	changed := msg != a.lastErr
@@ -162,17 +178,17 @@ func (a *authHeaders) failed(err error) {
 	a.mu.Unlock()
 	if changed {
 		a.logger.Warn("OpAMP authenticator failed; connecting without its headers",
-			zap.String("url", a.redacted), zap.Error(err))
+			zap.String("url", redacted), zap.Error(err))
 	}
 }
 
-func (a *authHeaders) succeeded() {
+func (a *authHeaders) succeeded(redacted string) {
 	a.mu.Lock()
 	recovered := a.lastErr != ""
 	a.lastErr = ""
 	a.mu.Unlock()
 	if recovered {
-		a.logger.Info("OpAMP authenticator recovered", zap.String("url", a.redacted))
+		a.logger.Info("OpAMP authenticator recovered", zap.String("url", redacted))
 	}
 }
 

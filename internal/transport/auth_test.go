@@ -70,9 +70,9 @@ func TestAuthHeaderFuncSeesRealURL(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.endpoint, func(t *testing.T) {
 			fa := &fakeAuth{}
-			fn, err := NewAuthHeaderFunc(fa.authenticator(), tt.endpoint, zap.NewNop())
+			fn, err := NewAuthHeaderFunc(fa.authenticator(), zap.NewNop())
 			require.NoError(t, err)
-			fn(context.Background(), http.Header{})
+			fn(context.Background(), tt.endpoint, http.Header{})
 			urls, methods := fa.seen()
 			assert.Equal(t, []string{tt.wantURL}, urls)
 			assert.Equal(t, []string{tt.wantMethod}, methods)
@@ -82,19 +82,45 @@ func TestAuthHeaderFuncSeesRealURL(t *testing.T) {
 
 func TestAuthHeaderFuncFreshPerCall(t *testing.T) {
 	fa := &fakeAuth{}
-	fn, err := NewAuthHeaderFunc(fa.authenticator(), "wss://opamp.example.com/v1/opamp", nil)
+	fn, err := NewAuthHeaderFunc(fa.authenticator(), nil)
 	require.NoError(t, err)
+	const endpoint = "wss://opamp.example.com/v1/opamp"
 
 	in := http.Header{"X-Static": {"kept"}, "Authorization": {"Bearer configured"}}
-	first := fn(context.Background(), in)
-	second := fn(context.Background(), in)
+	first := fn(context.Background(), endpoint, in)
+	second := fn(context.Background(), endpoint, in)
 	assert.Equal(t, "Bearer token-1", first.Get("Authorization"))
 	assert.Equal(t, "Bearer token-2", second.Get("Authorization"))
 	assert.Equal(t, "kept", second.Get("X-Static"))
 	assert.Equal(t, "Bearer configured", in.Get("Authorization"), "the input must not be mutated")
 
-	fromNil := fn(context.Background(), nil)
+	fromNil := fn(context.Background(), endpoint, nil)
 	assert.Equal(t, "Bearer token-3", fromNil.Get("Authorization"))
+}
+
+// TestAuthHeaderFuncFollowsEndpoint: the authenticator signs for the
+// endpoint of each call (a connection-settings offer moves the agent), and
+// an endpoint that does not parse leaves the headers as they were, with a
+// warning that does not quote it.
+func TestAuthHeaderFuncFollowsEndpoint(t *testing.T) {
+	fa := &fakeAuth{}
+	core, logs := observer.New(zapcore.WarnLevel)
+	fn, err := NewAuthHeaderFunc(fa.authenticator(), zap.New(core))
+	require.NoError(t, err)
+
+	in := http.Header{"X-Static": {"kept"}}
+	fn(context.Background(), "wss://a.example.com/v1/opamp", in)
+	fn(context.Background(), "https://b.example.com:8443/opamp", in)
+	urls, methods := fa.seen()
+	assert.Equal(t, []string{"https://a.example.com/v1/opamp", "https://b.example.com:8443/opamp"}, urls)
+	assert.Equal(t, []string{http.MethodGet, http.MethodPost}, methods)
+
+	const secret = "pa55word"
+	assert.Equal(t, in, fn(context.Background(), "b.example.com:"+secret, in))
+	urls, _ = fa.seen()
+	assert.Len(t, urls, 2, "an unparsable endpoint must not reach the authenticator")
+	require.Equal(t, 1, logs.Len())
+	assert.NotContains(t, fmt.Sprint(logs.All()[0].Message, logs.All()[0].ContextMap()), secret)
 }
 
 func TestAuthHeaderFuncFailureKeepsHeadersAndHidesSecrets(t *testing.T) {
@@ -102,20 +128,21 @@ func TestAuthHeaderFuncFailureKeepsHeadersAndHidesSecrets(t *testing.T) {
 	setFailure := func(err error) { failure.Store(&err) }
 	fa := &fakeAuth{failWith: func() error { return *failure.Load() }}
 	core, logs := observer.New(zapcore.DebugLevel)
-	fn, err := NewAuthHeaderFunc(fa.authenticator(), "ws://127.0.0.1:4320/v1/opamp", zap.New(core))
+	fn, err := NewAuthHeaderFunc(fa.authenticator(), zap.New(core))
 	require.NoError(t, err)
+	call := func(in http.Header) http.Header { return fn(context.Background(), "ws://127.0.0.1:4320/v1/opamp", in) }
 
 	const secret = "static-s3cret"
 	in := http.Header{"Authorization": {"Bearer " + secret}}
 
 	setFailure(errors.New("token endpoint unavailable"))
 	for range 3 {
-		assert.Equal(t, in, fn(context.Background(), in), "a failing authenticator must leave headers unchanged")
+		assert.Equal(t, in, call(in), "a failing authenticator must leave headers unchanged")
 	}
 	setFailure(errors.New("token endpoint returned 500"))
-	fn(context.Background(), in)
+	call(in)
 	setFailure(nil)
-	assert.Equal(t, "Bearer token-5", fn(context.Background(), in).Get("Authorization"))
+	assert.Equal(t, "Bearer token-5", call(in).Get("Authorization"))
 
 	entries := logs.AllUntimed()
 	levels := make([]zapcore.Level, 0, len(entries))
@@ -151,10 +178,10 @@ func TestAuthHeaderFuncMisbehavingAuthenticator(t *testing.T) {
 				return tt.rt(base), nil
 			})
 			core, logs := observer.New(zapcore.WarnLevel)
-			fn, err := NewAuthHeaderFunc(auth, "ws://127.0.0.1:4320/v1/opamp", zap.New(core))
+			fn, err := NewAuthHeaderFunc(auth, zap.New(core))
 			require.NoError(t, err)
 			in := http.Header{"X-Static": {"v"}}
-			assert.Equal(t, in, fn(context.Background(), in))
+			assert.Equal(t, in, fn(context.Background(), "ws://127.0.0.1:4320/v1/opamp", in))
 			assert.Equal(t, 1, logs.Len())
 		})
 	}
@@ -163,21 +190,19 @@ func TestAuthHeaderFuncMisbehavingAuthenticator(t *testing.T) {
 func TestNewAuthHeaderFuncErrors(t *testing.T) {
 	errBuild := errors.New("no credentials configured")
 	tests := []struct {
-		name     string
-		auth     extensionauth.HTTPClient
-		endpoint string
-		wantErr  error
+		name    string
+		auth    extensionauth.HTTPClient
+		wantErr error
 	}{
-		{name: "nil authenticator", auth: nil, endpoint: "ws://127.0.0.1:4320"},
-		{name: "bad endpoint", auth: (&fakeAuth{}).authenticator(), endpoint: "127.0.0.1:4320", wantErr: errMissingScheme},
-		{name: "round tripper error", endpoint: "ws://127.0.0.1:4320", wantErr: errBuild,
+		{name: "nil authenticator", auth: nil},
+		{name: "round tripper error", wantErr: errBuild,
 			auth: extensionauth.ClientRoundTripperFunc(func(http.RoundTripper) (http.RoundTripper, error) { return nil, errBuild })},
-		{name: "nil round tripper", endpoint: "ws://127.0.0.1:4320",
+		{name: "nil round tripper",
 			auth: extensionauth.ClientRoundTripperFunc(func(http.RoundTripper) (http.RoundTripper, error) { return nil, nil })},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fn, err := NewAuthHeaderFunc(tt.auth, tt.endpoint, zap.NewNop())
+			fn, err := NewAuthHeaderFunc(tt.auth, zap.NewNop())
 			assert.Nil(t, fn)
 			require.Error(t, err)
 			if tt.wantErr != nil {
@@ -197,7 +222,7 @@ func TestAuthHeaderFuncConcurrent(t *testing.T) {
 			return base.RoundTrip(req)
 		}), nil
 	})
-	fn, err := NewAuthHeaderFunc(auth, "wss://opamp.example.com/v1/opamp", zap.NewNop())
+	fn, err := NewAuthHeaderFunc(auth, zap.NewNop())
 	require.NoError(t, err)
 
 	var wg sync.WaitGroup
@@ -206,7 +231,7 @@ func TestAuthHeaderFuncConcurrent(t *testing.T) {
 		wg.Go(func() {
 			for i := range 50 {
 				id := fmt.Sprintf("%d-%d", g, i)
-				out := fn(context.Background(), http.Header{"X-Id": {id}})
+				out := fn(context.Background(), "wss://opamp.example.com/v1/opamp", http.Header{"X-Id": {id}})
 				if out.Get("X-Echo") != "signed:"+id {
 					mismatches.Add(1)
 				}

@@ -7,8 +7,10 @@
 // How the client uses what this package produces (gorilla/websocket for ws
 // and wss, net/http for plain-HTTP polling):
 //
-//   - Header and HeaderFunc: evaluated as HeaderFunc(ctx, Header.Clone())
-//     before every WebSocket dial (the first and each redial) and never
+//   - Header and HeaderFunc: evaluated as HeaderFunc(ctx, url,
+//     Header.Clone()), url being the connection's in use (an offer may
+//     have moved it), before every WebSocket dial (the first and each
+//     redial) and never
 //     while a connection is open, so a token is refreshed only when the
 //     client reconnects; over HTTP, before every request (every poll, the
 //     goodbye included). ctx ends when the client stops, and the

@@ -72,7 +72,7 @@ func TestWithOpAMPClient(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tt.secure, tlsConfig != nil)
 			fa := &fakeAuth{}
-			headerFunc, err := NewAuthHeaderFunc(fa.authenticator(), endpoint, zap.NewNop())
+			headerFunc, err := NewAuthHeaderFunc(fa.authenticator(), zap.NewNop())
 			require.NoError(t, err)
 
 			connected := make(chan struct{}, 1)
