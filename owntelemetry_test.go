@@ -20,22 +20,7 @@ import (
 // endpoint here decodes them), reports APPLIED to the server, and stops
 // when an empty offer takes the destination away.
 func TestOwnMetricsWhereTheServerAsks(t *testing.T) {
-	r := newRemoteRig(t)
-	sink := testotlp.Start(t, nil)
-	yaml := collectorYAML{opamp: fmt.Sprintf(`    server:
-      ws:
-        endpoint: %s
-    instance_uid: %s
-    capabilities:
-      reports_own_metrics: true
-    storage:
-      directory: %s
-    remote_config:
-      apply_timeout: 5s
-    connection_settings:
-      own_metrics_interval: 100ms`, r.srv.WSURL(), r.uid, r.dir)}.String()
-	r.current = runCollector(t, yaml, remoteReceivers(), withConverters(opampconfmap.NewFactory()))
-	a := r.srv.WaitAgent(t, waitTime, func(a *testserver.AgentState) bool { return a.UID == r.uid && a.EffectiveConfig != nil })
+	r, sink, a := ownTelemetryCollector(t, "reports_own_metrics")
 	assert.True(t, a.HasCapability(protobufs.AgentCapabilities_AgentCapabilities_ReportsOwnMetrics))
 	assert.True(t, a.HasCapability(protobufs.AgentCapabilities_AgentCapabilities_ReportsConnectionSettingsStatus))
 
@@ -62,4 +47,46 @@ func TestOwnMetricsWhereTheServerAsks(t *testing.T) {
 	time.Sleep(time.Second) // ten intervals
 	_, after := sink.CollectorMetric()
 	assert.Equal(t, before, after, "no export once the destination is removed")
+}
+
+// TestOwnLogsWhereTheServerAsks: a real Collector that reports its own
+// logs sends them where an offer says: the rebuilt service's own
+// "Everything is ready" reaches the OTLP endpoint, decoded there.
+func TestOwnLogsWhereTheServerAsks(t *testing.T) {
+	r, sink, a := ownTelemetryCollector(t, "reports_own_logs")
+	assert.True(t, a.HasCapability(protobufs.AgentCapabilities_AgentCapabilities_ReportsOwnLogs))
+	assert.False(t, a.HasCapability(protobufs.AgentCapabilities_AgentCapabilities_ReportsOwnMetrics))
+
+	require.NoError(t, r.srv.Send(r.uid, &protobufs.ServerToAgent{ConnectionSettings: &protobufs.ConnectionSettingsOffers{
+		Hash: []byte("l1"), OwnLogs: &protobufs.TelemetryConnectionSettings{DestinationEndpoint: sink.URL() + "/v1/logs"},
+	}}))
+	r.srv.WaitAgent(t, 20*time.Second, statusIs("l1", csApplied))
+	require.Eventually(t, func() bool { return sink.Logged("Everything is ready") }, 20*time.Second, 50*time.Millisecond,
+		"the Collector's own logs did not reach the offered endpoint")
+	_, posts := sink.CollectorMetric()
+	assert.Positive(t, posts)
+}
+
+// ownTelemetryCollector runs a real Collector whose opamp extension has
+// the own-telemetry capability given (and no remote config), an OTLP sink
+// to offer, and the agent as the server first knows it.
+func ownTelemetryCollector(t *testing.T, capability string) (*remoteRig, *testotlp.Sink, *testserver.AgentState) {
+	t.Helper()
+	r := newRemoteRig(t)
+	sink := testotlp.Start(t, nil)
+	yaml := collectorYAML{opamp: fmt.Sprintf(`    server:
+      ws:
+        endpoint: %s
+    instance_uid: %s
+    capabilities:
+      %s: true
+    storage:
+      directory: %s
+    remote_config:
+      apply_timeout: 5s
+    connection_settings:
+      own_metrics_interval: 100ms`, r.srv.WSURL(), r.uid, capability, r.dir)}.String()
+	r.current = runCollector(t, yaml, remoteReceivers(), withConverters(opampconfmap.NewFactory()))
+	a := r.srv.WaitAgent(t, waitTime, func(a *testserver.AgentState) bool { return a.UID == r.uid && a.EffectiveConfig != nil })
+	return r, sink, a
 }

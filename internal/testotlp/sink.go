@@ -1,6 +1,6 @@
-// Package testotlp is an OTLP/HTTP metrics endpoint for tests: a real
-// HTTP server that decodes what a Collector's own telemetry exporter
-// sends, so a test can see the metrics arrive.
+// Package testotlp is an OTLP/HTTP metrics and logs endpoint for tests: a
+// real HTTP server that decodes what a Collector's own telemetry exporters
+// send, so a test can see the metrics and logs arrive.
 package testotlp
 
 import (
@@ -11,14 +11,16 @@ import (
 	"sync"
 	"testing"
 
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 )
 
-// Sink receives metrics at /v1/metrics.
+// Sink receives metrics at /v1/metrics and logs at /v1/logs.
 type Sink struct {
 	srv     *httptest.Server
 	mu      sync.Mutex
 	names   map[string]int // metric name: times seen
+	logs    []string       // log record bodies, in arrival order
 	headers http.Header
 	posts   int
 }
@@ -41,20 +43,54 @@ func Start(t testing.TB, setup func(*httptest.Server)) *Sink {
 // URL is the server's base URL; metrics go to URL()+"/v1/metrics".
 func (s *Sink) URL() string { return s.srv.URL }
 
+// The OTLP request and response types of every signal have these.
+type (
+	otlpRequest  interface{ UnmarshalProto([]byte) error }
+	otlpResponse interface{ MarshalProto() ([]byte, error) }
+)
+
 func (s *Sink) serve(w http.ResponseWriter, req *http.Request) {
 	body, err := io.ReadAll(req.Body)
-	if err != nil || req.URL.Path != "/v1/metrics" {
+	if err != nil {
 		http.Error(w, "bad request", http.StatusBadRequest)
 		return
 	}
-	er := pmetricotlp.NewExportRequest()
+	var (
+		er   otlpRequest
+		resp otlpResponse
+		note func()
+	)
+	switch req.URL.Path {
+	case "/v1/metrics":
+		m := pmetricotlp.NewExportRequest()
+		er, resp, note = m, pmetricotlp.NewExportResponse(), func() { s.noteMetrics(m) }
+	case "/v1/logs":
+		l := plogotlp.NewExportRequest()
+		er, resp, note = l, plogotlp.NewExportResponse(), func() { s.noteLogs(l) }
+	default:
+		http.Error(w, "no such path", http.StatusNotFound)
+		return
+	}
 	if err := er.UnmarshalProto(body); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	s.received(req, note)
+	out, _ := resp.MarshalProto()
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	_, _ = w.Write(out)
+}
+
+// received counts a post and notes its content under the lock.
+func (s *Sink) received(req *http.Request, note func()) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.posts++
 	s.headers = req.Header.Clone()
+	note()
+}
+
+func (s *Sink) noteMetrics(er pmetricotlp.ExportRequest) {
 	rms := er.Metrics().ResourceMetrics()
 	for i := range rms.Len() {
 		sms := rms.At(i).ScopeMetrics()
@@ -65,10 +101,31 @@ func (s *Sink) serve(w http.ResponseWriter, req *http.Request) {
 			}
 		}
 	}
-	s.mu.Unlock()
-	out, _ := pmetricotlp.NewExportResponse().MarshalProto()
-	w.Header().Set("Content-Type", "application/x-protobuf")
-	_, _ = w.Write(out)
+}
+
+func (s *Sink) noteLogs(er plogotlp.ExportRequest) {
+	rls := er.Logs().ResourceLogs()
+	for i := range rls.Len() {
+		sls := rls.At(i).ScopeLogs()
+		for j := range sls.Len() {
+			lrs := sls.At(j).LogRecords()
+			for k := range lrs.Len() {
+				s.logs = append(s.logs, lrs.At(k).Body().AsString())
+			}
+		}
+	}
+}
+
+// Logged says whether a log record whose body contains text arrived.
+func (s *Sink) Logged(text string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, l := range s.logs {
+		if strings.Contains(l, text) {
+			return true
+		}
+	}
+	return false
 }
 
 // CollectorMetric returns the name of an otelcol_ metric that arrived
