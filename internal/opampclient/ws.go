@@ -291,7 +291,8 @@ func (c *Client) serveWS(ctx context.Context, conn *websocket.Conn) error {
 		c.leaveWS(conn, c.report.disconnect(!sent), code, time.Now().Add(closeWait), readErr, readerDone)
 	}
 	for {
-		if d := time.Duration(c.heartbeat.Load()); d > 0 {
+		d := time.Duration(c.heartbeat.Load())
+		if d > 0 {
 			hb.Reset(time.Until(lastWrite.Add(d)))
 		} else {
 			hb.Stop()
@@ -309,7 +310,8 @@ func (c *Client) serveWS(ctx context.Context, conn *websocket.Conn) error {
 			readErr <- err // for finish
 			return finish(err)
 		case <-ka.timer.C:
-			if err := ka.check(conn); err != nil {
+			heartbeatDue := d > 0 && !time.Now().Before(lastWrite.Add(d))
+			if err := ka.check(conn, heartbeatDue); err != nil {
 				if errors.Is(err, errNoPong) {
 					// The connection may still take a write: say goodbye
 					// before redialling, as the specification asks.
@@ -317,7 +319,10 @@ func (c *Client) serveWS(ctx context.Context, conn *websocket.Conn) error {
 				}
 				return finish(err)
 			}
-			continue
+			if !heartbeatDue {
+				continue
+			}
+			o = c.report.next(true)
 		case <-c.report.wake:
 			if er := c.unavailable.Swap(nil); er != nil {
 				leave(websocket.CloseNormalClosure, false)
@@ -330,7 +335,10 @@ func (c *Client) serveWS(ctx context.Context, conn *websocket.Conn) error {
 		if o == nil {
 			continue
 		}
-		err := c.writeWS(conn, o, time.Now().Add(writeTimeout))
+		// Taken before the write: an answer to the message always comes
+		// after it (the keep-alive relies on that).
+		writing := time.Now()
+		err := c.writeWS(conn, o, writing.Add(writeTimeout))
 		// A message the server refuses may fail its own write: its size
 		// (known once encoded) counts as tried, so the limit learnt from a
 		// 1009 is its size, not that of a smaller one before it (which
@@ -349,7 +357,8 @@ func (c *Client) serveWS(ctx context.Context, conn *websocket.Conn) error {
 			c.report.dropped(o)
 			continue
 		}
-		lastWrite, sent, largest = time.Now(), true, tried
+		lastWrite, sent, largest = writing, true, tried
+		ka.wrote(writing)
 		c.report.delivered(o)
 		c.sent()
 		c.recordDiscards(o)
