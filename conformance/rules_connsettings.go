@@ -142,7 +142,7 @@ var ownTelemetryRules = []Rule{
 		ID: "own-telemetry-destination", Section: "Own Telemetry Reporting", Level: "SHOULD",
 		Quote:     "The Agent SHOULD periodically report its metrics to the destination offered in the own_metrics field. ... Similarly, the Agent SHOULD report its traces to the destination offered in the own_traces field and logs to the destination offered in the own_logs field.",
 		CoveredBy: ".:TestOwnMetricsWhereTheServerAsks", Status: Pass,
-		Reason: "with capabilities.reports_own_metrics (_logs, _traces), over OTLP/HTTP, every connection_settings.own_metrics_interval (1 min by default, the OTLP reader's; the specification recommends 10 s); the test proves metrics, logs and traces take the same layer",
+		Reason: "with capabilities.reports_own_metrics (_logs, _traces), over OTLP/HTTP, every connection_settings.own_metrics_interval (1 min by default, the OTLP reader's; the specification recommends 10 s); the test proves metrics and TestOwnLogsWhereTheServerAsks logs (each decoded at the offered endpoint, from a real Collector); traces take the same layer, their translation tested in internal/remoteconfig",
 	},
 	{
 		ID: "own-telemetry-status", Section: "Own Telemetry Reporting", Level: "SHOULD",
