@@ -17,6 +17,10 @@ import (
 // one that answers nothing is dropped.
 func TestKeepAliveWithHeartbeats(t *testing.T) {
 	t.Parallel()
+	// wait is short enough to see pings within the test; where every
+	// heartbeat is answered it is ten times that, far longer than an
+	// answer takes even on a loaded machine (a late one rightly draws a
+	// ping).
 	const every, wait = 100 * time.Millisecond, 300 * time.Millisecond
 	count := func(srv *testserver.Raw) (msgs, pings int) {
 		for _, e := range srv.Events() {
@@ -29,7 +33,7 @@ func TestKeepAliveWithHeartbeats(t *testing.T) {
 		}
 		return msgs, pings
 	}
-	start := func(t *testing.T, srv *testserver.Raw) *harness {
+	start := func(t *testing.T, srv *testserver.Raw, wait time.Duration) *harness {
 		h := newHarness(srv.WSURL())
 		h.KeepAliveIdle, h.PongWait, h.Heartbeat = every, wait, every
 		h.start(t)
@@ -38,7 +42,7 @@ func TestKeepAliveWithHeartbeats(t *testing.T) {
 	t.Run("answered heartbeats, no pings", func(t *testing.T) {
 		t.Parallel()
 		srv := testserver.StartRaw(t)
-		h := start(t, srv)
+		h := start(t, srv, 10*wait)
 		time.Sleep(30 * every)
 		msgs, pings := count(srv)
 		assert.GreaterOrEqual(t, msgs, 15, "heartbeats")
@@ -50,7 +54,7 @@ func TestKeepAliveWithHeartbeats(t *testing.T) {
 		srv := testserver.StartRaw(t, testserver.RawWithResponder(func(testserver.Request) testserver.Reply {
 			return testserver.Reply{Silent: true}
 		}))
-		h := start(t, srv)
+		h := start(t, srv, wait)
 		time.Sleep(30 * every)
 		msgs, pings := count(srv)
 		assert.GreaterOrEqual(t, msgs, 10, "heartbeats")
@@ -63,7 +67,7 @@ func TestKeepAliveWithHeartbeats(t *testing.T) {
 		srv := testserver.StartRaw(t, testserver.RawIgnorePings(), testserver.RawWithResponder(func(testserver.Request) testserver.Reply {
 			return testserver.Reply{Silent: true}
 		}))
-		h := start(t, srv)
+		h := start(t, srv, wait)
 		// Noticed within the idle time and two waits: the answer to a
 		// heartbeat, then to the ping.
 		require.Eventually(t, func() bool { return h.obs.stats().Dialed >= 2 }, 5*time.Second, 10*time.Millisecond)
