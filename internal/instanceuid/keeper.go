@@ -39,24 +39,39 @@ func storeKey(componentID string) string { return persist.KeyFor("instance_uid",
 // Load returns the remembered uid, if the configured identity is unchanged,
 // and whether the previous instance's service.instance.id was configured.
 func (k Keeper) Load() (uid uuid.UUID, prevConfigured bool, ok bool) {
-	v, found, err := k.store.Get(k.key)
-	if err != nil || !found {
-		return uuid.Nil, false, false
-	}
-	parts := strings.Split(string(v), "\n")
-	if len(parts) != 3 || parts[0] != k.configured {
+	rec, ok := load(k.store, k.key)
+	if !ok || rec.configured != k.configured {
 		return uuid.Nil, false, false
 	}
 	// A configured service.instance.id that changed (or went away)
 	// changes the identity; one core drew says nothing.
-	if configuredID := parts[1]; configuredID != "" && configuredID != k.resourceID {
+	if rec.configuredID != "" && rec.configuredID != k.resourceID {
 		return uuid.Nil, false, false
 	}
-	uid, err = uuid.Parse(parts[2])
+	return rec.uid, rec.configuredID != "", true
+}
+
+// record is what Save stores: the configured instance_uid, the configured
+// service.instance.id ("" when core drew it) and the uid, a line each.
+type record struct {
+	configured, configuredID string
+	uid                      uuid.UUID
+}
+
+func load(store persist.Store, key string) (record, bool) {
+	v, found, err := store.Get(key)
+	if err != nil || !found {
+		return record{}, false
+	}
+	parts := strings.Split(string(v), "\n")
+	if len(parts) != 3 {
+		return record{}, false
+	}
+	uid, err := uuid.Parse(parts[2])
 	if err != nil || uid == uuid.Nil {
-		return uuid.Nil, false, false
+		return record{}, false
 	}
-	return uid, parts[1] != "", true
+	return record{configured: parts[0], configuredID: parts[1], uid: uid}, true
 }
 
 // Save remembers uid under the current configured identity;
@@ -68,4 +83,12 @@ func (k Keeper) Save(uid uuid.UUID, resourceConfigured bool) error {
 		configuredID = k.resourceID
 	}
 	return k.store.Put(k.key, []byte(k.configured+"\n"+configuredID+"\n"+uid.String()))
+}
+
+// Stored is the uid the component's last instance used, as its keeper
+// saved it, under whatever identity: what the agent reports itself as
+// until a new instance resolves anew.
+func Stored(store persist.Store, componentID string) (uuid.UUID, bool) {
+	rec, ok := load(store, storeKey(componentID))
+	return rec.uid, ok
 }

@@ -107,3 +107,21 @@ func TestKeeperSurvivesRestart(t *testing.T) {
 		assert.Equal(t, uid, got, component)
 	}
 }
+
+// TestStored: the uid a keeper saved, whatever identity it was saved
+// under; nothing for a missing or malformed record.
+func TestStored(t *testing.T) {
+	store := persist.NewMemory()
+	_, ok := Stored(store, "opamp")
+	assert.False(t, ok, "nothing saved yet")
+	uid := uuid.MustParse("0192f3a5-7c4e-7b8a-9c1d-2e3f4a5b6c70")
+	require.NoError(t, NewKeeper(store, "opamp", "configured-elsewhere", "res").Save(uid, true))
+	got, ok := Stored(store, "opamp")
+	assert.True(t, ok)
+	assert.Equal(t, uid, got)
+	_, ok = Stored(store, "opamp/other")
+	assert.False(t, ok, "another component's")
+	require.NoError(t, store.Put(storeKey("opamp"), []byte("not a record")))
+	_, ok = Stored(store, "opamp")
+	assert.False(t, ok, "malformed")
+}
