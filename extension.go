@@ -121,7 +121,7 @@ func newOpAMPAgent(cfg *Config, set extension.Settings) (*opampAgent, error) {
 		startTime: time.Now(),
 		uid:       uid,
 		keeper:    keeper,
-		identity:  identity{resourceID: resID, prevConfigured: prevResConfigured},
+		identity:  identity{resourceID: resID, prevConfigured: prevResConfigured, injected: injectedResourceID(cfg, resID)},
 		restart:   newRestarter(set.Logger, reload.Self),
 		registry:  custommsg.NewRegistry(set.Logger, custommsg.WithMaxMessageSize(cfg.CustomMessages.MaxMessageSize)),
 

@@ -5,6 +5,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/opampext/opampextension/internal/instanceuid"
+	"github.com/opampext/opampextension/internal/remoteconfig"
 )
 
 // identity is what the instance uid was resolved from, beyond the
@@ -20,6 +21,16 @@ type identity struct {
 	// config snapshot).
 	configured bool
 	noted      bool
+	// injected: the service.instance.id is the one the own-telemetry
+	// layer set to this agent's uid, not the user's: it does not count as
+	// configured, so turning own telemetry off keeps the uid.
+	injected bool
+}
+
+// injectedResourceID says whether resID is the service.instance.id the
+// converter set for the own-telemetry layer of cfg's state directory.
+func injectedResourceID(cfg *Config, resID string) bool {
+	return cfg.Storage.Directory != "" && resID != "" && resID == remoteconfig.InjectedInstanceID(cfg.Storage.Directory)
 }
 
 // noteIdentity runs on every config snapshot; the first one tells whether
@@ -32,8 +43,8 @@ type identity struct {
 // getEffectiveConfig); after it the server sees the new uid as a new
 // agent, as with one it assigned.
 func (a *opampAgent) noteIdentity(conf *confmap.Conf) {
-	configured := instanceuid.ResourceIDConfigured(conf)
 	a.mu.Lock()
+	configured := instanceuid.ResourceIDConfigured(conf) && !a.identity.injected
 	if a.identity.noted {
 		a.mu.Unlock()
 		return

@@ -157,6 +157,12 @@ var ownTelemetryRules = []Rule{
 		Reason: "a message without connection_settings reaches no own-telemetry code; the test shows the accepted destination kept through a later offer that FAILED",
 	},
 	{
+		ID: "own-telemetry-identifying-resource", Section: "AgentDescription.identifying_attributes", Level: "SHOULD",
+		Quote:     "The Agent SHOULD also include these attributes in the Resource of its own telemetry.",
+		CoveredBy: ".:TestOwnTelemetryCarriesInstanceUID", Status: Pass,
+		Reason: "service.name and service.version come from the Collector's resource in both; while a destination is on, the own-telemetry layer sets service::telemetry::resource::service.instance.id to the instance uid unless the config sets one; the test decodes it from the metrics at the offered endpoint and sees the uid kept when the destination is removed",
+	},
+	{
 		ID: "own-telemetry-process-semconv", Section: "Own Telemetry Reporting", Level: "MUST",
 		Quote:     "Reported process metrics MUST follow the OpenTelemetry conventions for processes.",
 		CoveredBy: ".:TestOwnMetricsWhereTheServerAsks", Status: Departs,

@@ -34,6 +34,10 @@ type target struct {
 	dir    string
 	remote bool     // accepts_remote_config
 	own    []Signal // reports_own_*
+	// configuredUID is the extension's instance_uid as written; uid is
+	// the agent's instance uid as the converter knows it (configured, or
+	// the one its last instance used), "" when unknown.
+	configuredUID, uid string
 }
 
 // findTarget finds the opamp extension (type "opamp") that accepts remote
@@ -59,6 +63,7 @@ func findTarget(conf *confmap.Conf) (target, bool, error) {
 		}
 		dir, _ := ext.Get(KeyDir).(string)
 		t := target{dir: dir, rules: Rules{Own: id}, remote: truthy(ext.Get(KeyAccepts)), own: ownSignals(ext)}
+		t.configuredUID, _ = ext.Get("instance_uid").(string)
 		for _, tr := range []string{"ws", "http"} {
 			if auth, ok := ext.Get("server::" + tr + "::auth").(string); ok && auth != "" {
 				t.rules.Protected = append(t.rules.Protected, auth)
@@ -137,8 +142,13 @@ func Convert(_ context.Context, conf *confmap.Conf, logger *zap.Logger) error {
 		return nil
 	}
 	rememberLocal(t.dir, mapStrings(conf.ToStringMap(), identity).(map[string]any))
+	forgetInjectedID(t.dir)
+	_, statErr := os.Stat(t.dir)
+	if statErr == nil {
+		t.uid = agentUID(t)
+	}
 	rememberTarget(t)
-	if _, err := os.Stat(t.dir); errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(statErr, fs.ErrNotExist) {
 		return nil // no state yet (the extension creates the directory)
 	}
 	s, err := openStore(t.dir)

@@ -376,7 +376,7 @@ func (m *Manager) check(ctx context.Context, cand *Config) error {
 	if err != nil {
 		return err
 	}
-	if err := merged.Merge(ownPart(merged, cand.Own, localTarget(m.set.Dir).own, m.set.Dir)); err != nil {
+	if err := merged.Merge(ownPart(merged, cand.Own, localTarget(m.set.Dir).own, m.set.Dir, localTarget(m.set.Dir).uid)); err != nil {
 		return err
 	}
 	y, err := renderYAML(merged)

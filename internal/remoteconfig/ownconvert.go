@@ -68,5 +68,9 @@ func mergeOwn(conf *confmap.Conf, t target, use *Config, logger *zap.Logger) err
 		logger.Warn("Cannot write the own telemetry certificates; running without the offered destinations", zap.Error(err))
 		return nil
 	}
-	return conf.Merge(ownPart(conf, own, t.own, t.dir))
+	part := ownPart(conf, own, t.own, t.dir, t.uid)
+	if id, ok := part.Get("service::telemetry::resource::" + resourceIDKey).(string); ok {
+		noteInjectedID(t.dir, id)
+	}
+	return conf.Merge(part)
 }

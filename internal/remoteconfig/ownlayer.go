@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 
+	"github.com/opampext/opampextension/internal/instanceuid"
 	"github.com/opampext/opampextension/internal/persist"
 )
 
@@ -54,9 +55,10 @@ var defaultReaders = sync.OnceValue(func() []any {
 // ownPart returns what the layer sets over merged (local, then remote
 // config): the service::telemetry lists with the layer's entries
 // appended, for the signals in on only (the capabilities the config
-// advertises now). It is pure: the certificate files it names are written
-// by writeOwnFiles.
-func ownPart(merged *confmap.Conf, own *OwnTelemetry, on []Signal, dir string) *confmap.Conf {
+// advertises now), and the resource's service.instance.id set to uid when
+// merged sets none and uid is known (see ownidentity.go). It is pure: the
+// certificate files it names are written by writeOwnFiles.
+func ownPart(merged *confmap.Conf, own *OwnTelemetry, on []Signal, dir, uid string) *confmap.Conf {
 	tel := map[string]any{}
 	for _, s := range signals {
 		d, ok := own.destination(s)
@@ -92,6 +94,9 @@ func ownPart(merged *confmap.Conf, own *OwnTelemetry, on []Signal, dir string) *
 	}
 	if len(tel) == 0 {
 		return confmap.New()
+	}
+	if uid != "" && !instanceuid.ResourceIDConfigured(merged) {
+		tel["resource"] = map[string]any{resourceIDKey: uid}
 	}
 	return confmap.NewFromStringMap(map[string]any{"service": map[string]any{"telemetry": tel}})
 }

@@ -11,6 +11,8 @@ import (
 	"go.uber.org/zap"
 )
 
+const agentID = "0192f3a5-7c4e-7b8a-9c1d-2e3f4a5b6c70"
+
 func otlpOf(endpoint string) map[string]any {
 	return map[string]any{"otlp": map[string]any{"protocol": "http/protobuf", "endpoint": endpoint}}
 }
@@ -37,6 +39,7 @@ func TestOwnPart(t *testing.T) {
 		name  string
 		below map[string]any // service::telemetry of the config below
 		on    []Signal
+		uid   string         // the agent's instance uid, "" unknown
 		want  map[string]any // service::telemetry the layer sets
 	}{
 		{
@@ -71,11 +74,27 @@ func TestOwnPart(t *testing.T) {
 				map[string]any{"batch": map[string]any{"exporter": logsOTLP}},
 			}}},
 		},
-		{name: "signals not reported: nothing", on: nil, want: nil},
+		{name: "signals not reported: nothing", on: nil, uid: agentID, want: nil},
+		{
+			name: "instance uid known: set as the resource's service.instance.id",
+			on:   []Signal{SignalTraces},
+			uid:  agentID,
+			want: map[string]any{
+				"traces":   map[string]any{"processors": []any{map[string]any{"batch": map[string]any{"exporter": otlpOf("http://t/v1/traces")}}}},
+				"resource": map[string]any{"service.instance.id": agentID},
+			},
+		},
+		{
+			name:  "the config sets service.instance.id: kept",
+			below: map[string]any{"resource": map[string]any{"service.instance.id": "mine"}},
+			on:    []Signal{SignalTraces},
+			uid:   agentID,
+			want:  map[string]any{"traces": map[string]any{"processors": []any{map[string]any{"batch": map[string]any{"exporter": otlpOf("http://t/v1/traces")}}}}},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			below := confmap.NewFromStringMap(map[string]any{"service": map[string]any{"telemetry": tc.below}})
-			got := ownPart(below, layer, tc.on, "/state")
+			got := ownPart(below, layer, tc.on, "/state", tc.uid)
 			if tc.want == nil {
 				assert.Empty(t, got.ToStringMap())
 				return

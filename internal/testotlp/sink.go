@@ -5,8 +5,10 @@ package testotlp
 
 import (
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +22,7 @@ type Sink struct {
 	srv     *httptest.Server
 	mu      sync.Mutex
 	names   map[string]int // metric name: times seen
+	ids     map[string]int // the metrics' resource service.instance.id: times seen
 	logs    []string       // log record bodies, in arrival order
 	headers http.Header
 	posts   int
@@ -29,7 +32,7 @@ type Sink struct {
 // handed over unstarted (to start it with TLS, say) and setup starts it.
 func Start(t testing.TB, setup func(*httptest.Server)) *Sink {
 	t.Helper()
-	s := &Sink{names: map[string]int{}}
+	s := &Sink{names: map[string]int{}, ids: map[string]int{}}
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
 	if setup != nil {
 		setup(s.srv)
@@ -93,6 +96,9 @@ func (s *Sink) received(req *http.Request, note func()) {
 func (s *Sink) noteMetrics(er pmetricotlp.ExportRequest) {
 	rms := er.Metrics().ResourceMetrics()
 	for i := range rms.Len() {
+		if id, ok := rms.At(i).Resource().Attributes().Get("service.instance.id"); ok {
+			s.ids[id.AsString()]++
+		}
 		sms := rms.At(i).ScopeMetrics()
 		for j := range sms.Len() {
 			ms := sms.At(j).Metrics()
@@ -114,6 +120,14 @@ func (s *Sink) noteLogs(er plogotlp.ExportRequest) {
 			}
 		}
 	}
+}
+
+// InstanceIDs are the service.instance.id values the metrics' resources
+// carried, sorted.
+func (s *Sink) InstanceIDs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Sorted(maps.Keys(s.ids))
 }
 
 // Logged says whether a log record whose body contains text arrived.
