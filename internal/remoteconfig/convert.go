@@ -144,8 +144,8 @@ func Convert(_ context.Context, conf *confmap.Conf, logger *zap.Logger) error {
 	rememberLocal(t.dir, mapStrings(conf.ToStringMap(), identity).(map[string]any))
 	forgetInjectedID(t.dir)
 	_, statErr := os.Stat(t.dir)
-	if statErr == nil {
-		t.uid = agentUID(t)
+	if statErr == nil && len(t.own) > 0 {
+		t.uid = agentUID(t) // only the own-telemetry layer uses it
 	}
 	rememberTarget(t)
 	if errors.Is(statErr, fs.ErrNotExist) {
