@@ -3,7 +3,6 @@ package certrotate
 import (
 	"crypto/ecdsa"
 	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"sync"
 	"testing"
@@ -203,19 +202,9 @@ func TestConcurrentUse(t *testing.T) {
 // at once, even with a valid one in use, and the CSR names the new uid;
 // the same identity again changes nothing.
 func TestSetIdentityStartsARound(t *testing.T) {
-	ca := newCA(t)
-	r, err := New(Settings{Identity: Identity{InstanceUID: "uid-1"}, ComponentID: "opamp", RenewBefore: time.Hour, Now: func() time.Time { return t0 }})
-	require.NoError(t, err)
-	req, _, err := r.Request(nil)
-	require.NoError(t, err)
-	require.NotNil(t, req)
-	certPEM, _, err := r.Complete(ca.sign(t, req, certOpts{}))
-	require.NoError(t, err)
+	r, certPEM := completedRound(t, "uid-1")
 	require.NoError(t, r.Applied())
-	block, _ := pem.Decode(certPEM)
-	require.NotNil(t, block)
-	leaf, err := x509.ParseCertificate(block.Bytes)
-	require.NoError(t, err)
+	leaf := parseCert(t, certPEM)
 	again, _, err := r.Request(leaf)
 	require.NoError(t, err)
 	require.Nil(t, again, "a valid certificate needs no round")
@@ -236,23 +225,29 @@ func TestSetIdentityStartsARound(t *testing.T) {
 // TestRenameDuringARound: a uid assigned while a certificate for the old
 // one is being tried still gets its own round once that one closes.
 func TestRenameDuringARound(t *testing.T) {
-	ca := newCA(t)
-	r, err := New(Settings{Identity: Identity{InstanceUID: "uid-1"}, ComponentID: "opamp", RenewBefore: time.Hour, Now: func() time.Time { return t0 }})
-	require.NoError(t, err)
-	req, _, err := r.Request(nil)
-	require.NoError(t, err)
-	certPEM, _, err := r.Complete(ca.sign(t, req, certOpts{}))
-	require.NoError(t, err)
+	r, certPEM := completedRound(t, "uid-1")
 	require.NoError(t, r.SetIdentity(Identity{InstanceUID: "uid-2"}))
 	none, _, err := r.Request(nil)
 	require.NoError(t, err)
 	require.Nil(t, none, "no request while the old round's certificate is tried")
 	require.NoError(t, r.Applied())
-	block, _ := pem.Decode(certPEM)
-	leaf, err := x509.ParseCertificate(block.Bytes)
-	require.NoError(t, err)
-	next, _, err := r.Request(leaf)
+	next, _, err := r.Request(parseCert(t, certPEM))
 	require.NoError(t, err)
 	require.NotNil(t, next, "the new uid's round follows")
 	assert.Equal(t, "uid-2", parseCSR(t, next).Subject.CommonName)
+}
+
+// completedRound is a rotator for uid whose first request a CA answered:
+// the certificate is Completed, not yet Applied.
+func completedRound(t *testing.T, uid string) (*Rotator, []byte) {
+	t.Helper()
+	ca := newCA(t)
+	r, err := New(Settings{Identity: Identity{InstanceUID: uid}, ComponentID: "opamp", RenewBefore: time.Hour, Now: func() time.Time { return t0 }})
+	require.NoError(t, err)
+	req, _, err := r.Request(nil)
+	require.NoError(t, err)
+	require.NotNil(t, req)
+	certPEM, _, err := r.Complete(ca.sign(t, req, certOpts{}))
+	require.NoError(t, err)
+	return r, certPEM
 }
