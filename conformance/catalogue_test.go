@@ -86,6 +86,7 @@ var checks = map[string]check{
 	"unavailable-backoff":          checkUnavailableBackoff,
 	"server-capabilities":          checkServerCapabilities,
 	"ws-redirect":                  checkWSRedirect,
+	"http-redirect":                checkHTTPRedirect,
 }
 
 // TestConformance runs every rule's check on every transport it applies

@@ -9,6 +9,7 @@ import (
 	"github.com/open-telemetry/opamp-go/protobufs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/opampext/opampextension/internal/opampclient"
 	"github.com/opampext/opampextension/internal/testserver"
@@ -237,4 +238,39 @@ func checkWSRedirect(t *testing.T, tr Transport) {
 	ups := events(r, testserver.EventUpgrade)
 	require.NotEmpty(t, ups)
 	assert.Equal(t, "/moved/v1/opamp", ups[0].Path)
+}
+
+// checkHTTPRedirect: a poll answered 307 goes to the Location with the
+// same message; one answered 302 is not turned into a GET there, and the
+// agent keeps polling its own server.
+func checkHTTPRedirect(t *testing.T, tr Transport) {
+	const moved = "/moved" + testserver.Path
+	redirectWith := func(code int) testserver.RawOption {
+		return testserver.RawWithResponder(func(req testserver.Request) testserver.Reply {
+			if req.Path == testserver.Path {
+				return testserver.Reply{Status: code, Header: http.Header{"Location": {moved}}}
+			}
+			return testserver.RawDefaultReply(req)
+		})
+	}
+	at307 := func(e testserver.Event) bool { return e.Path == moved }
+
+	r := raw(t, redirectWith(http.StatusTemporaryRedirect))
+	startAgent(t, tr, at(r, tr))
+	settle(t, r)
+	msgs := events(r, testserver.EventMessage)
+	require.GreaterOrEqual(t, len(msgs), 2)
+	assert.Equal(t, testserver.Path, msgs[0].Path)
+	assert.True(t, at307(msgs[1]), "the redirected poll: %s", msgs[1].Path)
+	require.NotNil(t, msgs[1].Req.Msg, "the body went with it")
+	assert.True(t, proto.Equal(msgs[0].Req.Msg, msgs[1].Req.Msg), "the same message")
+
+	r302 := raw(t, redirectWith(http.StatusFound))
+	startAgent(t, tr, at(r302, tr))
+	r302.WaitFor(t, waitFor, "a second poll after the refused redirect", func(r *testserver.Raw) bool {
+		return len(events(r, testserver.EventMessage)) >= 2
+	})
+	for _, e := range events(r302, testserver.EventMessage) {
+		assert.Equal(t, testserver.Path, e.Path, "no GET to the Location")
+	}
 }

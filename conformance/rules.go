@@ -361,4 +361,10 @@ var laterRules = []Rule{
 		Transports: wsOnly, Status: Pass,
 		Reason: "not a rule of the specification; servers behind a redirect work with opamp-go's client and must work with ours",
 	},
+	{
+		ID: "http-redirect", Section: "(interoperability: net/http's client follows redirects)", Level: "—",
+		Quote:      "a 307 or 308 answer to a poll is followed to its Location with the same message; a 301, 302 or 303, which would turn the POST into a bodiless GET, fails the poll",
+		Transports: http1, Status: Pass,
+		Reason: "not a rule of the specification; a plain net/http client would follow a 302 with a GET that no OpAMP server answers",
+	},
 }

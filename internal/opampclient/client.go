@@ -334,16 +334,22 @@ func (c *Client) isStopping() bool {
 	}
 }
 
-// headersFor builds the headers of one dial or request on conn. When ctx
-// ends while HeaderFunc runs, the attempt is abandoned: its headers may
-// lack what HeaderFunc could not finish.
-func (c *Client) headersFor(ctx context.Context, conn *Connection) (http.Header, error) {
+// headersFor builds the headers of one dial or request on conn to target:
+// conn.URL, or where a redirect of it pointed. Credentials among conn's
+// static headers go only to conn's own host and port; HeaderFunc (an auth
+// extension) is asked again for each target, so it signs for the server
+// actually reached. When ctx ends while HeaderFunc runs, the attempt is
+// abandoned: its headers may lack what HeaderFunc could not finish.
+func (c *Client) headersFor(ctx context.Context, conn *Connection, target string) (http.Header, error) {
 	h := conn.Header.Clone()
 	if h == nil {
 		h = http.Header{}
 	}
+	if target != conn.URL && !sameOrigin(conn.URL, target) {
+		dropCredentials(h)
+	}
 	if c.settings.HeaderFunc != nil {
-		h = c.settings.HeaderFunc(ctx, conn.URL, h)
+		h = c.settings.HeaderFunc(ctx, target, h)
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("computing the headers: %w", err)
 		}

@@ -50,7 +50,7 @@ func (c *Client) httpClient(cn *Connection) (*http.Client, error) {
 		tr.Proxy = http.ProxyURL(pu)
 		tr.ProxyConnectHeader = cn.ProxyHeader
 	}
-	return &http.Client{Transport: tr, Timeout: requestTimeout}, nil
+	return &http.Client{Transport: tr, Timeout: requestTimeout, CheckRedirect: c.checkHTTPRedirect(cn)}, nil
 }
 
 // runHTTP polls: at once, then every polling interval, and sooner when
@@ -210,13 +210,17 @@ func (c *Client) runHTTP(ctx context.Context) {
 // was discarded unread and the poll failed.
 var errAnswerTooLarge = errors.New("the OpAMP server's answer is larger than max_message_size")
 
+// messageHeaders are the headers post sets for the message itself, in
+// canonical form; a redirected request keeps them.
+var messageHeaders = []string{"Content-Encoding", "Content-Type", "Opamp-Instance-Uid"}
+
 // post sends one message and returns the server's answer.
 func (c *Client) post(ctx context.Context, hc *http.Client, cn *Connection, o *outgoing, ka *keepAliveWatch) (*protobufs.ServerToAgent, error) {
 	body, err := c.encodeWithin(nil, o)
 	if err != nil {
 		return nil, err
 	}
-	header, err := c.headersFor(ctx, cn)
+	header, err := c.headersFor(ctx, cn, cn.URL)
 	if err != nil {
 		return nil, err
 	}

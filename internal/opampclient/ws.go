@@ -226,12 +226,12 @@ var errInboundTooLarge = errors.New("the OpAMP server sent a message larger than
 const minStable = 2 * time.Second
 
 func (c *Client) dialWS(ctx context.Context, d *websocket.Dialer, cn *Connection) (*websocket.Conn, error) {
-	header, err := c.headersFor(ctx, cn)
-	if err != nil {
-		return nil, err
-	}
 	target := cn.URL
 	for hops := 0; ; hops++ {
+		header, err := c.headersFor(ctx, cn, target)
+		if err != nil {
+			return nil, err
+		}
 		conn, resp, err := d.DialContext(ctx, target, header)
 		if resp != nil && resp.Body != nil {
 			_ = resp.Body.Close()
@@ -247,7 +247,6 @@ func (c *Client) dialWS(ctx context.Context, d *websocket.Dialer, cn *Connection
 			return nil, statusError(resp)
 		}
 		c.logger.Debug("The OpAMP server redirected the connection", zap.String("location", redacted(next)))
-		header = redirectHeader(header, target, next)
 		target = next
 	}
 }

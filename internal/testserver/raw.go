@@ -42,7 +42,9 @@ type Raw struct {
 type Request struct {
 	Transport Transport
 	// Conn numbers the WebSocket connection (from 1); for HTTP, the request.
-	Conn   int
+	Conn int
+	// Path is the request's (HTTP) or the upgrade's (WebSocket) URL path.
+	Path   string
 	Header http.Header
 	// Msg is the decoded message; nil when it did not decode or was over
 	// the size limit.

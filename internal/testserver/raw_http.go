@@ -39,7 +39,7 @@ func (r *Raw) serveHTTP(w http.ResponseWriter, hr *http.Request) {
 	if err != nil {
 		return
 	}
-	req := Request{Transport: TransportHTTP, Conn: n, Header: hr.Header.Clone(), Size: len(data), Binary: true}
+	req := Request{Transport: TransportHTTP, Conn: n, Path: hr.URL.Path, Header: hr.Header.Clone(), Size: len(data), Binary: true}
 	if len(data) > r.opts.limit {
 		w.WriteHeader(http.StatusRequestEntityTooLarge)
 		r.record(Event{Kind: EventRefused, Transport: TransportHTTP, Conn: n, Path: hr.URL.Path, Status: http.StatusRequestEntityTooLarge, Req: &req})

@@ -20,6 +20,7 @@ type rawConn struct {
 	n      int
 	ws     *websocket.Conn
 	header http.Header
+	path   string
 	wmu    sync.Mutex // serialises writes
 	ended  bool       // guarded by Raw.mu
 }
@@ -56,7 +57,7 @@ func (r *Raw) serveWS(w http.ResponseWriter, req *http.Request) {
 		return // the upgrader answered the request
 	}
 	ws.SetReadLimit(int64(r.opts.limit))
-	c := &rawConn{ws: ws, header: req.Header.Clone()}
+	c := &rawConn{ws: ws, header: req.Header.Clone(), path: req.URL.Path}
 	r.mu.Lock()
 	if r.closing {
 		r.mu.Unlock()
@@ -106,7 +107,7 @@ func (r *Raw) readWS(c *rawConn) {
 			r.record(Event{Kind: EventEnd, Transport: TransportWebSocket, Conn: c.n, Err: err})
 			return
 		}
-		req := Request{Transport: TransportWebSocket, Conn: c.n, Header: c.header, Size: len(data), Binary: mt == websocket.BinaryMessage}
+		req := Request{Transport: TransportWebSocket, Conn: c.n, Path: c.path, Header: c.header, Size: len(data), Binary: mt == websocket.BinaryMessage}
 		if h, msg, err := DecodeWS(data); err == nil {
 			req.WSHeader, req.Msg = h, msg
 		}
