@@ -20,8 +20,17 @@ const (
 // errNoPong: the server answered nothing, not even a ping.
 var errNoPong = errors.New("the OpAMP server did not answer a ping")
 
+// keepAlive decides, for the connection's one timer, when the connection
+// next needs looking at and whether a ping goes then. Its methods run on
+// the writing goroutine; lastRead is the reader's.
+//
+// Servers answer the agent's messages (opamp-go's answers every one), so
+// an answer to a message is as good a sign of life as a pong, and a
+// heartbeat is as good a probe as a ping. A ping goes only when nothing
+// else shows the server alive: the connection idle with no heartbeat due,
+// or a message unanswered for pongWait (so a server that answers no
+// message is pinged, and one that answers nothing is still noticed).
 type keepAlive struct {
-	timer          *time.Timer
 	lastRead       *atomic.Int64
 	idle, pongWait time.Duration
 	pingAt         time.Time // zero when no ping is outstanding
@@ -32,7 +41,7 @@ type keepAlive struct {
 }
 
 func newKeepAlive(lastRead *atomic.Int64, idle, pongWait time.Duration) *keepAlive {
-	return &keepAlive{timer: time.NewTimer(idle), lastRead: lastRead, idle: idle, pongWait: pongWait}
+	return &keepAlive{lastRead: lastRead, idle: idle, pongWait: pongWait}
 }
 
 // wrote notes a message written on the connection, its write begun at at
@@ -43,46 +52,75 @@ func (k *keepAlive) wrote(at time.Time) {
 	}
 }
 
-// check runs when the timer fires; heartbeatDue says a heartbeat goes out
-// right after.
-//
-// Servers answer the agent's messages (opamp-go's answers every one), so
-// an answer to a message is as good a sign of life as a pong, and a
-// heartbeat is as good a probe as a ping: with heartbeats on (every 30 s,
-// like the idle time) both timers come due together, and pinging then
-// would cost a frame each way for nothing. A ping goes only when nothing
-// else shows the server alive: the connection idle, or a message
-// unanswered for pongWait (so a server that answers no message is pinged
-// then, and one that answers nothing is still noticed, pongWait later at
-// most).
-func (k *keepAlive) check(conn *websocket.Conn, heartbeatDue bool) error {
-	last := time.Unix(0, k.lastRead.Load())
-	now := time.Now()
+func (k *keepAlive) last() time.Time { return time.Unix(0, k.lastRead.Load()) }
+
+// due is when the connection next needs looking at, given when the next
+// heartbeat is due (zero: none). A look that falls due no more than
+// pongWait before the heartbeat waits for it, so that one wake of the
+// writer serves both: with heartbeats every 30 s (the default, like the
+// idle time) an idle connection wakes it once a heartbeat, and a server
+// that stopped answering is noticed pongWait later at most.
+func (k *keepAlive) due(heartbeat time.Time) time.Time {
+	var at time.Time
+	if !k.pingAt.IsZero() {
+		at = k.pingAt.Add(k.pongWait) // the pong's deadline does not wait
+	} else {
+		// A message awaiting its answer is the probe: no ping before its
+		// answer is late, however long the server was silent before it.
+		if last := k.last(); !k.awaiting.IsZero() && !last.After(k.awaiting) {
+			at = k.awaiting.Add(k.pongWait)
+		} else {
+			at = last.Add(k.idle)
+		}
+		if !heartbeat.IsZero() && !heartbeat.After(at.Add(k.pongWait)) {
+			return heartbeat
+		}
+	}
+	if heartbeat.IsZero() {
+		return at
+	}
+	return earliest(at, heartbeat)
+}
+
+// check runs when the connection's timer fires at now; heartbeatDue says
+// a heartbeat goes out right after. It pings when nothing else shows the
+// server alive, and fails when a ping went unanswered for pongWait.
+func (k *keepAlive) check(conn *websocket.Conn, now time.Time, heartbeatDue bool) error {
+	last := k.last()
 	if !k.awaiting.IsZero() && last.After(k.awaiting) {
 		k.awaiting = time.Time{} // answered
 	}
 	switch {
-	case !k.pingAt.IsZero() && last.Before(k.pingAt):
+	case k.pingAt.IsZero():
+	case last.After(k.pingAt):
+		k.pingAt = time.Time{} // answered
+	case now.Sub(k.pingAt) >= k.pongWait:
 		return errNoPong
+	default:
+		return nil // the pong may still come
+	}
+	switch {
 	case !k.awaiting.IsZero() && now.Sub(k.awaiting) >= k.pongWait:
 		k.awaiting = time.Time{} // the ping asks instead
-	case !k.awaiting.IsZero():
-		k.pingAt = time.Time{}
-		k.timer.Reset(k.pongWait - now.Sub(k.awaiting))
-		return nil
-	case heartbeatDue:
-		k.pingAt = time.Time{}
-		k.timer.Reset(k.pongWait) // the heartbeat's answer is due by then
-		return nil
-	case now.Sub(last) < k.idle:
-		k.pingAt = time.Time{}
-		k.timer.Reset(k.idle - now.Sub(last))
-		return nil
+	case !k.awaiting.IsZero(), heartbeatDue, now.Sub(last) < k.idle:
+		return nil // an answer is on its way, or the heartbeat probes
 	}
 	if err := conn.WriteControl(websocket.PingMessage, nil, now.Add(writeTimeout)); err != nil {
 		return err
 	}
+	clearWriteDeadline(conn)
 	k.pingAt = now
-	k.timer.Reset(k.pongWait)
 	return nil
+}
+
+// clearWriteDeadline lifts the deadline a write set on the socket, so that
+// its runtime timer does not fire (and wake a thread) long after the write
+// ended. A failure is the next write's to report.
+func clearWriteDeadline(conn *websocket.Conn) { _ = conn.NetConn().SetWriteDeadline(time.Time{}) }
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }

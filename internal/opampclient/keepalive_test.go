@@ -1,6 +1,7 @@
 package opampclient
 
 import (
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -73,4 +74,45 @@ func TestKeepAliveWithHeartbeats(t *testing.T) {
 		require.Eventually(t, func() bool { return h.obs.stats().Dialed >= 2 }, 5*time.Second, 10*time.Millisecond)
 		assert.NotEmpty(t, h.logs.FilterMessageSnippet("Lost the connection").All())
 	})
+}
+
+// TestKeepAliveDue: when the connection's one timer is set for, with the
+// defaults (30 s idle and heartbeat, 15 s pong wait) and others.
+func TestKeepAliveDue(t *testing.T) {
+	t0 := time.Unix(1_800_000_000, 0)
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	tests := []struct {
+		name                     string
+		lastRead, awaiting, ping float64 // seconds after t0; -1: none
+		heartbeat                float64 // -1: heartbeats off
+		idle                     time.Duration
+		want                     float64
+	}{
+		{"heartbeat answered: the next heartbeat, no separate idle look", 0.001, -1, -1, 30, 30 * time.Second, 30},
+		{"heartbeat not answered yet: still the next heartbeat", -30, 0, -1, 30, 30 * time.Second, 30},
+		{"no heartbeats: the idle time", 5, -1, -1, -1, 30 * time.Second, 35},
+		{"no heartbeats, a message awaiting its answer", 5, 10, -1, -1, 30 * time.Second, 25},
+		{"a message awaiting, the server silent long before: its answer's deadline, not a ping at once", -100, 10, -1, -1, 30 * time.Second, 25},
+		{"heartbeat far off (5 min): the idle ping comes first", 0, -1, -1, 300, 30 * time.Second, 30},
+		{"ping outstanding: its deadline, before the heartbeat", 0, -1, 40, 60, 30 * time.Second, 55},
+		{"ping outstanding, heartbeat sooner: the heartbeat", 0, -1, 40, 45, 30 * time.Second, 45},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var lastRead atomic.Int64
+			lastRead.Store(at(tt.lastRead).UnixNano())
+			k := newKeepAlive(&lastRead, tt.idle, 15*time.Second)
+			if tt.awaiting >= 0 {
+				k.wrote(at(tt.awaiting))
+			}
+			if tt.ping >= 0 {
+				k.pingAt = at(tt.ping)
+			}
+			var hb time.Time
+			if tt.heartbeat >= 0 {
+				hb = at(tt.heartbeat)
+			}
+			assert.Equal(t, at(tt.want), k.due(hb))
+		})
+	}
 }

@@ -276,10 +276,12 @@ func (c *Client) serveWS(ctx context.Context, conn *websocket.Conn) error {
 		return err
 	}
 
-	hb := time.NewTimer(time.Hour)
-	defer hb.Stop()
+	// One timer serves the heartbeat and the keep-alive: an idle agent's
+	// writer wakes once a heartbeat (see keepAlive.due).
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var armed time.Time
 	ka := newKeepAlive(&lastRead, c.settings.KeepAliveIdle, c.settings.PongWait)
-	defer ka.timer.Stop()
 	lastWrite := time.Now()
 	// sent: a message went on this connection; largest: the largest one,
 	// which a server closing with 1009 refused.
@@ -291,10 +293,13 @@ func (c *Client) serveWS(ctx context.Context, conn *websocket.Conn) error {
 	}
 	for {
 		d := time.Duration(c.heartbeat.Load())
+		var heartbeatAt time.Time
 		if d > 0 {
-			hb.Reset(time.Until(lastWrite.Add(d)))
-		} else {
-			hb.Stop()
+			heartbeatAt = lastWrite.Add(d)
+		}
+		if at := ka.due(heartbeatAt); !at.Equal(armed) {
+			timer.Reset(time.Until(at))
+			armed = at
 		}
 		var o *outgoing
 		select {
@@ -308,9 +313,11 @@ func (c *Client) serveWS(ctx context.Context, conn *websocket.Conn) error {
 			c.learnFromClose(err, largest)
 			readErr <- err // for finish
 			return finish(err)
-		case <-ka.timer.C:
-			heartbeatDue := d > 0 && !time.Now().Before(lastWrite.Add(d))
-			if err := ka.check(conn, heartbeatDue); err != nil {
+		case <-timer.C:
+			armed = time.Time{}
+			now := time.Now()
+			heartbeatDue := d > 0 && !now.Before(heartbeatAt)
+			if err := ka.check(conn, now, heartbeatDue); err != nil {
 				if errors.Is(err, errNoPong) {
 					// The connection may still take a write: say goodbye
 					// before redialling, as the specification asks.
@@ -328,8 +335,6 @@ func (c *Client) serveWS(ctx context.Context, conn *websocket.Conn) error {
 				return finish(&unavailableError{answer: er})
 			}
 			o = c.report.next(false)
-		case <-hb.C:
-			o = c.report.next(true)
 		}
 		if o == nil {
 			continue
@@ -439,7 +444,11 @@ func (c *Client) writeWS(conn *websocket.Conn, o *outgoing, deadline time.Time) 
 	if err := conn.SetWriteDeadline(deadline); err != nil {
 		return err
 	}
-	return conn.WriteMessage(websocket.BinaryMessage, data)
+	if err := conn.WriteMessage(websocket.BinaryMessage, data); err != nil {
+		return err
+	}
+	clearWriteDeadline(conn)
+	return nil
 }
 
 // readWS reads server messages until the connection ends. A message over
