@@ -236,6 +236,12 @@ var messageRules = []Rule{
 		Transports: both, Status: Pass,
 		Reason: "the tree is built by internal/health; this test checks that the client carries it unchanged",
 	},
+	{
+		ID: "health-attributes", Section: "ComponentHealth.attributes", Level: "(field)",
+		Quote:     "Additional context or metadata for the observed component's status.",
+		CoveredBy: ".:TestHealthAttributesReachServer", Status: Pass,
+		Reason: "a status event's attributes (componentstatus.WithAttributes) go on its component's leaf, sorted by key, scalars typed; opamp-go v0.23.0 predates the field (added June 2026), so they travel as field 7 in the message's unknown fields, which servers on newer protobufs read and older ones keep; the test decodes them at a real server",
+	},
 }
 
 // heartbeatRules are OpAMPConnectionSettings.heartbeat_interval_seconds's.

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/opampext/opampextension/internal/keyvalue"
 	"github.com/opampext/opampextension/internal/utf8fix"
 )
 
@@ -77,15 +78,15 @@ func Build(in Input) *protobufs.AgentDescription {
 
 	nonIdent := make(map[string]*protobufs.AnyValue, 4+len(in.NonIdentifying))
 	for k, v := range in.Host.attributes() {
-		nonIdent[k] = stringValue(v)
+		nonIdent[k] = keyvalue.String(v)
 	}
 	for k, v := range in.NonIdentifying {
-		nonIdent[k] = stringValue(v)
+		nonIdent[k] = keyvalue.String(v)
 	}
 	if in.IncludeResourceAttributes {
 		res.Range(func(k string, v pcommon.Value) bool {
 			if _, ok := nonIdent[k]; !ok {
-				nonIdent[k] = anyValue(v)
+				nonIdent[k] = keyvalue.Value(v)
 			}
 			return true
 		})
@@ -157,7 +158,7 @@ func WithInstanceUID(desc *protobufs.AgentDescription, uid uuid.UUID) *protobufs
 	out := proto.Clone(desc).(*protobufs.AgentDescription)
 	for _, kv := range out.IdentifyingAttributes {
 		if kv.GetKey() == KeyServiceInstanceID {
-			kv.Value = stringValue(uid.String())
+			kv.Value = keyvalue.String(uid.String())
 			return out
 		}
 	}

@@ -24,7 +24,8 @@
 // Leaf: healthy iff its status is StatusOK; status is Status.String();
 // last_error is the event's error text; start_time is when the instance was
 // first seen; status_time is the event timestamp of the last change of
-// (status, error text), so repeats leave it untouched.
+// (status, error text, attributes), so repeats leave it untouched;
+// attributes are the event's (attributes.go).
 //
 // Pipeline and "extensions" nodes: healthy iff every child is healthy;
 // status and last_error are those of the worst child; start_time is the

@@ -99,12 +99,21 @@ func (r *Reporter) Changed(id *componentstatus.InstanceID, ev *componentstatus.E
 			errText = fixed
 		}
 	}
+	attrs, repaired, err := encodeAttributes(ev.Attributes())
+	if len(repaired) > 0 {
+		r.utf8.Repaired(fmt.Sprintf("health attributes of %s:%s", strings.ToLower(id.Kind().String()), id.ComponentID()))
+	}
+	if err != nil {
+		// Not expected once repaired; the status still counts.
+		r.logger.Debug("Leaving out a component's status attributes", zap.String("component", id.ComponentID().String()), zap.Error(err))
+		attrs = nil
+	}
 	ts := ev.Timestamp()
 	if ts.IsZero() {
 		ts = r.now()
 	}
 	r.mu.Lock()
-	changed := !r.stopped && r.record(id, ev.Status(), errText, ts)
+	changed := !r.stopped && r.record(id, ev.Status(), errText, attrs, ts)
 	r.mu.Unlock()
 	if changed {
 		r.signal()

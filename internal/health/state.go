@@ -1,6 +1,7 @@
 package health
 
 import (
+	"bytes"
 	"strings"
 	"time"
 
@@ -29,8 +30,9 @@ type leaf struct {
 	nodes   []string // parent node keys, sorted
 	status  componentstatus.Status
 	errText string
+	attrs   []byte    // the event's attributes, encoded (attributes.go)
 	start   time.Time // first seen
-	changed time.Time // last change of (status, errText)
+	changed time.Time // last change of (status, errText, attrs)
 }
 
 // newLeaf places an instance in the tree. It returns false for an instance
@@ -60,7 +62,7 @@ type snapshot struct {
 
 // record applies an event to the table. It reports whether anything changed.
 // The caller holds r.mu.
-func (r *Reporter) record(id *componentstatus.InstanceID, st componentstatus.Status, errText string, ts time.Time) bool {
+func (r *Reporter) record(id *componentstatus.InstanceID, st componentstatus.Status, errText string, attrs []byte, ts time.Time) bool {
 	key := *id
 	if st == componentstatus.StatusStopped && r.phase == phaseReady {
 		// Stopped while the Collector runs: a partial reload
@@ -75,10 +77,10 @@ func (r *Reporter) record(id *componentstatus.InstanceID, st componentstatus.Sta
 		return false
 	}
 	if l, ok := r.leaves[key]; ok {
-		if l.status == st && l.errText == errText {
+		if l.status == st && l.errText == errText && bytes.Equal(l.attrs, attrs) {
 			return false
 		}
-		l.status, l.errText, l.changed = st, errText, ts
+		l.status, l.errText, l.attrs, l.changed = st, errText, attrs, ts
 		return true
 	}
 	l, ok := newLeaf(id)
@@ -88,7 +90,7 @@ func (r *Reporter) record(id *componentstatus.InstanceID, st componentstatus.Sta
 			zap.String("kind", id.Kind().String()))
 		return false
 	}
-	l.status, l.errText, l.start, l.changed = st, errText, ts, ts
+	l.status, l.errText, l.attrs, l.start, l.changed = st, errText, attrs, ts, ts
 	r.leaves[key] = &l
 	return true
 }

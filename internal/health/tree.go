@@ -37,6 +37,7 @@ type summary struct {
 	status  componentstatus.Status
 	healthy bool
 	errText string
+	attrs   []byte // a leaf's only
 	start   time.Time
 	changed time.Time
 }
@@ -81,13 +82,17 @@ func unixNano(t time.Time) uint64 {
 }
 
 func toProto(s summary) *protobufs.ComponentHealth {
-	return &protobufs.ComponentHealth{
+	ch := &protobufs.ComponentHealth{
 		Healthy:            s.healthy,
 		Status:             s.status.String(),
 		LastError:          s.errText,
 		StartTimeUnixNano:  unixNano(s.start),
 		StatusTimeUnixNano: unixNano(s.changed),
 	}
+	if len(s.attrs) > 0 {
+		ch.ProtoReflect().SetUnknown(s.attrs)
+	}
+	return ch
 }
 
 // buildTree renders a snapshot as the OpAMP health tree.
@@ -97,7 +102,7 @@ func buildTree(startTime time.Time, s snapshot) *protobufs.ComponentHealth {
 	for _, l := range s.leaves {
 		ls := summary{
 			key: l.key, status: l.status, healthy: l.status == componentstatus.StatusOK,
-			errText: l.errText, start: l.start, changed: l.changed,
+			errText: l.errText, attrs: l.attrs, start: l.start, changed: l.changed,
 		}
 		for _, nk := range l.nodes {
 			children[nk] = append(children[nk], ls)
