@@ -53,6 +53,7 @@ var checks = map[string]check{
 	"cs-revert-after-switch":       checkCSRevertAfterSwitch,
 	"cs-candidate":                 checkCSCandidate,
 	"cs-disconnect-first":          checkCSDisconnectFirst,
+	"http-disconnect-switch":       checkHTTPDisconnectSwitch,
 	"cs-status-unchanged-unset":    checkCSStatusUnchangedUnset,
 	"cs-headers":                   checkCSHeaders,
 	"cs-headers-replace":           checkCSHeadersReplace,

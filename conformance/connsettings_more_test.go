@@ -83,6 +83,23 @@ func checkCSDisconnectFirst(t *testing.T, tr Transport) {
 	}
 }
 
+// checkHTTPDisconnectSwitch: over HTTP, the agent that takes new
+// connection settings sends no AgentDisconnect: polls go on, the ones on
+// the new settings included, and none says goodbye.
+func checkHTTPDisconnectSwitch(t *testing.T, tr Transport) {
+	a, s := scripted(t)
+	startExt(t, newExtName(), offersKeys(tr, at(a, tr), t.TempDir()))
+	settle(t, a)
+	say(t, a, s, tr, headerOffer("hd", "X-Token", "two"))
+	a.WaitRequest(t, waitFor, "APPLIED", csStatus("hd", csApplied))
+	waitAfter(t, a, len(msgs(a))+2, "polls on the new settings", func(r testserver.Request) bool {
+		return r.Header.Get("X-Token") == "two"
+	})
+	for _, m := range msgs(a) {
+		assert.Nil(t, m.GetAgentDisconnect(), "a goodbye while the agent runs")
+	}
+}
+
 // checkCSStatusUnchangedUnset: the status goes once per change, and again
 // in a full state; heartbeats and polls carry none.
 func checkCSStatusUnchangedUnset(t *testing.T, tr Transport) {

@@ -323,6 +323,12 @@ var laterRules = []Rule{
 		Reason: "when the last poll was answered: a server that is not answering would hold every shutdown for a courtesy its own timeout gives",
 	},
 	{
+		ID: "http-disconnect-switch", Section: "Closing Connection (Plain HTTP Transport)", Level: "SHOULD",
+		Quote:      "the Client SHOULD include the agent_disconnect field in the last AgentToServer message ... when the Client is about to use new OpAMP connection settings",
+		Transports: http1, Status: Departs,
+		Reason: "the offered settings are tried with a poll before the agent switches to them, so when it leaves the old settings its server already has it on the new ones; an offer of new headers or a certificate is most often the same server, which a goodbye then would mark disconnected until the next poll, up to a polling interval (as over WebSocket, see cs-disconnect-first). On shutdown the goodbye goes (http-disconnect)",
+	},
+	{
 		ID: "ws-reconnect", Section: "Restoring WebSocket Connection", Level: "SHOULD",
 		Quote:      "If an established WebSocket connection is broken (disconnected) unexpectedly the Client SHOULD immediately try to re-connect.",
 		Transports: wsOnly, Status: Departs,
