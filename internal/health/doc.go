@@ -7,7 +7,9 @@
 // updates a small in-memory table under a mutex and pokes a one-slot wake-up
 // channel; a single goroutine builds the tree and calls the Sink. Repeated
 // identical events (a memory_limiter re-reporting StatusOK) change nothing
-// and therefore send nothing.
+// and therefore send nothing. Before Ready the goroutine lets changes
+// gather for startupHold, and Ready sends the healthy tree itself, so a
+// start-up's Starting/OK events do not each become a message.
 //
 // Tree layout:
 //

@@ -74,3 +74,49 @@ func TestReadyBeforeStartIsSentAtStart(t *testing.T) {
 	assert.True(t, c.next(t).Healthy)
 	shutdown(t, r)
 }
+
+// TestStartupChangesGather: before Ready, the changes of one hold go out
+// as one tree; Ready's healthy tree goes at once, and the tree held
+// before it is not sent after it (it would be stale).
+func TestStartupChangesGather(t *testing.T) {
+	const hold = time.Second // far longer than the calls below take
+	t.Run("one tree per hold", func(t *testing.T) {
+		c := newCapture()
+		r := New(Settings{Sink: c.sink})
+		r.hold = hold
+		r.Start()
+		a, b := inst(component.KindReceiver, "otlp", "traces"), inst(component.KindExporter, "debug", "traces")
+		// Spaced so that a sender not holding would send between them.
+		for _, e := range []struct {
+			id *componentstatus.InstanceID
+			st componentstatus.Status
+		}{{a, componentstatus.StatusStarting}, {b, componentstatus.StatusStarting}, {a, componentstatus.StatusOK}, {b, componentstatus.StatusOK}} {
+			r.Changed(e.id, ev(e.st))
+			time.Sleep(20 * time.Millisecond)
+		}
+		got := c.next(t)
+		shutdown(t, r)
+		assert.Empty(t, c.remaining(), "one tree for the four changes")
+		p := got.ComponentHealthMap["pipeline:traces"]
+		require.NotNil(t, p)
+		assert.True(t, p.Healthy, "the tree sent holds the last states")
+		assert.Equal(t, "StatusStarting", got.Status)
+	})
+	t.Run("Ready does not wait, and nothing stale follows", func(t *testing.T) {
+		c := newCapture()
+		r := New(Settings{Sink: c.sink})
+		r.hold = hold
+		r.Start()
+		r.Changed(inst(component.KindReceiver, "otlp", "traces"), ev(componentstatus.StatusOK))
+		require.NoError(t, r.Ready())
+		select {
+		case got := <-c.ch:
+			assert.True(t, got.Healthy, "the first tree sent is Ready's")
+		case <-time.After(hold / 2):
+			t.Fatal("Ready's tree waited for the hold")
+		}
+		time.Sleep(hold + hold/2) // the held wake-up has run by now
+		shutdown(t, r)
+		assert.Empty(t, c.remaining(), "the tree held before Ready went after it")
+	})
+}

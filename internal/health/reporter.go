@@ -39,6 +39,7 @@ type Reporter struct {
 	startTime time.Time
 	sink      Sink
 	now       func() time.Time // replaced in tests
+	hold      time.Duration    // startupHold; tests lengthen it
 	wake      chan struct{}    // one slot: pending changes coalesce
 
 	// sendMu serialises the Sink calls (the sender's and Ready's) and
@@ -68,6 +69,7 @@ func New(set Settings) *Reporter {
 		startTime: set.StartTime,
 		sink:      set.Sink,
 		now:       time.Now,
+		hold:      startupHold,
 		wake:      make(chan struct{}, 1),
 		leaves:    make(map[componentstatus.InstanceID]*leaf),
 	}
@@ -212,6 +214,7 @@ func (r *Reporter) run(ctx context.Context, done chan<- struct{}) {
 	for {
 		select {
 		case <-r.wake:
+			r.holdWhileStarting(ctx)
 			r.send()
 		case <-ctx.Done():
 			select {
@@ -221,6 +224,31 @@ func (r *Reporter) run(ctx context.Context, done chan<- struct{}) {
 			}
 			return
 		}
+	}
+}
+
+// startupHold is how long, while the pipelines start, the sender lets
+// changes gather before it sends a tree. Components report Starting and
+// then OK one after another, and Ready follows within milliseconds with
+// the healthy tree, which it sends itself: the trees in between would be
+// stale on arrival, a message each. A start that takes longer still shows
+// its progress, a tree per startupHold at most.
+const startupHold = 100 * time.Millisecond
+
+// holdWhileStarting waits up to startupHold before the Collector's pipelines
+// are ready, returning early on shutdown.
+func (r *Reporter) holdWhileStarting(ctx context.Context) {
+	r.mu.Lock()
+	starting := r.phase == phaseStarting
+	r.mu.Unlock()
+	if !starting {
+		return
+	}
+	t := time.NewTimer(r.hold)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
 	}
 }
 
