@@ -58,15 +58,24 @@ func checkCSCandidate(t *testing.T, tr Transport) {
 	assert.Len(t, msgs(a), n, "the restarted agent went to the local server first")
 }
 
-// checkCSDisconnectFirst: the offered connection (here: new headers for
-// the same server) is opened while the one in use stays open; the old one
-// then ends without AgentDisconnect.
-func checkCSDisconnectFirst(t *testing.T, tr Transport) {
+// switchedByHeaders starts an extension that takes connection settings,
+// offers it a new header and waits for APPLIED: the agent has moved to new
+// settings on the same server.
+func switchedByHeaders(t *testing.T, tr Transport) *testserver.Raw {
+	t.Helper()
 	a, s := scripted(t)
 	startExt(t, newExtName(), offersKeys(tr, at(a, tr), t.TempDir()))
 	settle(t, a)
 	say(t, a, s, tr, headerOffer("hd", "X-Token", "two"))
 	a.WaitRequest(t, waitFor, "APPLIED", csStatus("hd", csApplied))
+	return a
+}
+
+// checkCSDisconnectFirst: the offered connection (here: new headers for
+// the same server) is opened while the one in use stays open; the old one
+// then ends without AgentDisconnect.
+func checkCSDisconnectFirst(t *testing.T, tr Transport) {
+	a := switchedByHeaders(t, tr)
 	a.WaitFor(t, waitFor, "the old connection's end", func(r *testserver.Raw) bool {
 		for _, e := range r.Events() {
 			if e.Kind == testserver.EventEnd && e.Conn == 1 {
@@ -87,11 +96,7 @@ func checkCSDisconnectFirst(t *testing.T, tr Transport) {
 // connection settings sends no AgentDisconnect: polls go on, the ones on
 // the new settings included, and none says goodbye.
 func checkHTTPDisconnectSwitch(t *testing.T, tr Transport) {
-	a, s := scripted(t)
-	startExt(t, newExtName(), offersKeys(tr, at(a, tr), t.TempDir()))
-	settle(t, a)
-	say(t, a, s, tr, headerOffer("hd", "X-Token", "two"))
-	a.WaitRequest(t, waitFor, "APPLIED", csStatus("hd", csApplied))
+	a := switchedByHeaders(t, tr)
 	waitAfter(t, a, len(msgs(a))+2, "polls on the new settings", func(r testserver.Request) bool {
 		return r.Header.Get("X-Token") == "two"
 	})
