@@ -146,11 +146,11 @@ func uidStore(cfg *Config) (persist.Store, error) {
 	if cfg.Storage.Directory == "" || cfg.InstanceUID != "" {
 		return persist.Process(), nil
 	}
-	dir, err := persist.NewDir(cfg.Storage.Directory)
+	st, err := persist.NewStateDir(cfg.Storage.Directory)
 	if err != nil {
 		return nil, fmt.Errorf("storage.directory: %w", err)
 	}
-	return persist.NewTiered(persist.Process(), dir), nil
+	return st, nil
 }
 
 // Dependencies makes the Collector start the authenticator before us.

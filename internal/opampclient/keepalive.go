@@ -61,23 +61,18 @@ func (k *keepAlive) last() time.Time { return time.Unix(0, k.lastRead.Load()) }
 // idle time) an idle connection wakes it once a heartbeat, and a server
 // that stopped answering is noticed pongWait later at most.
 func (k *keepAlive) due(heartbeat time.Time) time.Time {
-	var at time.Time
 	if !k.pingAt.IsZero() {
-		at = k.pingAt.Add(k.pongWait) // the pong's deadline does not wait
-	} else {
+		return earliest(k.pingAt.Add(k.pongWait), heartbeat) // the pong's deadline does not wait
+	}
+	last := k.last()
+	at := last.Add(k.idle)
+	if !k.awaiting.IsZero() && !last.After(k.awaiting) {
 		// A message awaiting its answer is the probe: no ping before its
 		// answer is late, however long the server was silent before it.
-		if last := k.last(); !k.awaiting.IsZero() && !last.After(k.awaiting) {
-			at = k.awaiting.Add(k.pongWait)
-		} else {
-			at = last.Add(k.idle)
-		}
-		if !heartbeat.IsZero() && !heartbeat.After(at.Add(k.pongWait)) {
-			return heartbeat
-		}
+		at = k.awaiting.Add(k.pongWait)
 	}
-	if heartbeat.IsZero() {
-		return at
+	if !heartbeat.IsZero() && !heartbeat.After(at.Add(k.pongWait)) {
+		return heartbeat
 	}
 	return earliest(at, heartbeat)
 }
@@ -118,8 +113,10 @@ func (k *keepAlive) check(conn *websocket.Conn, now time.Time, heartbeatDue bool
 // ended. A failure is the next write's to report.
 func clearWriteDeadline(conn *websocket.Conn) { _ = conn.NetConn().SetWriteDeadline(time.Time{}) }
 
+// earliest is the earlier of a and b, where a zero b (no heartbeat) is
+// none.
 func earliest(a, b time.Time) time.Time {
-	if b.Before(a) {
+	if !b.IsZero() && b.Before(a) {
 		return b
 	}
 	return a

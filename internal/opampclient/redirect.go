@@ -70,8 +70,8 @@ func hostPort(u *url.URL) string {
 	return net.JoinHostPort(u.Hostname(), port)
 }
 
-// credentialHeaders are the headers net/http's client keeps from another
-// host on a redirect.
+// credentialHeaders are the headers net/http's client withholds from
+// another host on a redirect.
 var credentialHeaders = []string{"Authorization", "Www-Authenticate", "Cookie", "Cookie2"}
 
 func dropCredentials(h http.Header) {

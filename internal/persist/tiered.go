@@ -14,6 +14,17 @@ var _ Store = Tiered{}
 // NewTiered layers fast over durable.
 func NewTiered(fast, durable Store) Tiered { return Tiered{fast: fast, durable: durable} }
 
+// NewStateDir is the store of a state directory at path: the process's
+// store over the directory, so that a reload reads at once and a restart
+// finds what the last instance wrote.
+func NewStateDir(path string) (Tiered, error) {
+	dir, err := NewDir(path)
+	if err != nil {
+		return Tiered{}, err
+	}
+	return NewTiered(Process(), dir), nil
+}
+
 // Get implements Store. A value found only in durable is copied into fast.
 func (t Tiered) Get(key string) ([]byte, bool, error) {
 	if v, ok, err := t.fast.Get(key); err == nil && ok {

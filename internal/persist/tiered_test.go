@@ -2,6 +2,7 @@ package persist
 
 import (
 	"errors"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -46,4 +47,25 @@ func TestTieredPutReportsEitherFailure(t *testing.T) {
 	got, ok, _ := fast.Get("k")
 	assert.True(t, ok, "the fast tier still holds the value")
 	assert.Equal(t, "v", string(got))
+}
+
+// TestNewStateDir: what it stores reaches the directory, where a fresh
+// Dir on the same path (a restart) finds it; a path that cannot be a
+// directory is refused.
+func TestNewStateDir(t *testing.T) {
+	path := t.TempDir()
+	st, err := NewStateDir(path)
+	require.NoError(t, err)
+	require.NoError(t, st.Put(KeyFor("state-dir-test", "opamp"), []byte("kept")))
+	d, err := NewDir(path)
+	require.NoError(t, err)
+	got, ok, err := d.Get(KeyFor("state-dir-test", "opamp"))
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, "kept", string(got))
+
+	file := path + "/a-file"
+	require.NoError(t, os.WriteFile(file, nil, 0o600))
+	_, err = NewStateDir(file + "/sub")
+	assert.Error(t, err)
 }

@@ -376,7 +376,8 @@ func (m *Manager) check(ctx context.Context, cand *Config) error {
 	if err != nil {
 		return err
 	}
-	if err := merged.Merge(ownPart(merged, cand.Own, localTarget(m.set.Dir).own, m.set.Dir, localTarget(m.set.Dir).uid)); err != nil {
+	lt := localTarget(m.set.Dir)
+	if err := merged.Merge(ownPart(merged, cand.Own, lt.own, m.set.Dir, lt.uid)); err != nil {
 		return err
 	}
 	y, err := renderYAML(merged)

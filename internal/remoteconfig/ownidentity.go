@@ -61,11 +61,11 @@ func agentUID(t target) string {
 		}
 		return id.String()
 	}
-	dir, err := persist.NewDir(t.dir)
+	st, err := persist.NewStateDir(t.dir)
 	if err != nil {
 		return ""
 	}
-	id, ok := instanceuid.Stored(persist.NewTiered(persist.Process(), dir), t.rules.Own)
+	id, ok := instanceuid.Stored(st, t.rules.Own)
 	if !ok {
 		return ""
 	}

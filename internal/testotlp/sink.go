@@ -21,9 +21,9 @@ import (
 type Sink struct {
 	srv     *httptest.Server
 	mu      sync.Mutex
-	names   map[string]int // metric name: times seen
-	ids     map[string]int // the metrics' resource service.instance.id: times seen
-	logs    []string       // log record bodies, in arrival order
+	names   map[string]int      // metric name: times seen
+	ids     map[string]struct{} // the metrics' resources' service.instance.id values
+	logs    []string            // log record bodies, in arrival order
 	headers http.Header
 	posts   int
 }
@@ -32,7 +32,7 @@ type Sink struct {
 // handed over unstarted (to start it with TLS, say) and setup starts it.
 func Start(t testing.TB, setup func(*httptest.Server)) *Sink {
 	t.Helper()
-	s := &Sink{names: map[string]int{}, ids: map[string]int{}}
+	s := &Sink{names: map[string]int{}, ids: map[string]struct{}{}}
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
 	if setup != nil {
 		setup(s.srv)
@@ -97,7 +97,7 @@ func (s *Sink) noteMetrics(er pmetricotlp.ExportRequest) {
 	rms := er.Metrics().ResourceMetrics()
 	for i := range rms.Len() {
 		if id, ok := rms.At(i).Resource().Attributes().Get("service.instance.id"); ok {
-			s.ids[id.AsString()]++
+			s.ids[id.AsString()] = struct{}{}
 		}
 		sms := rms.At(i).ScopeMetrics()
 		for j := range sms.Len() {
