@@ -3,7 +3,6 @@ package opampextension
 import (
 	"context"
 	"errors"
-	"runtime"
 	"time"
 
 	"github.com/open-telemetry/opamp-go/protobufs"
@@ -37,19 +36,19 @@ func (a *opampAgent) Changed(id *componentstatus.InstanceID, ev *componentstatus
 
 // Ready marks the pipelines as started: the agent becomes healthy.
 //
-// The healthy report is what a server waits for at start-up, and the
-// health reporter has just queued it with the client, waking the client's
-// sending goroutine. Go runs a goroutine woken this way on the waker's
-// processor only once the waker blocks, and core does not block until it
-// has called every extension and logged "Everything is ready". Yielding
-// here lets the sender write the report first (bench/FINDINGS.md: the
-// median from Ready to the server fell from 240 to 55–77 µs in
-// BenchmarkReadyToHealthyAtServer). It costs core a few microseconds and
-// never blocks: a yield only requeues the caller.
+// The health reporter queues the healthy report with the client, waking
+// the client's sending goroutine; Ready does not yield to it. Core
+// subscribes to SIGHUP only after every extension's Ready has returned
+// (otelcol Collector.Run, after the service started), and until then a
+// SIGHUP ends the process. A Supervisor with use_hup_config_reload sends
+// one as soon as it sees the agent healthy: a report that left before
+// core subscribed killed the Collector (the Supervisor's own
+// TestSupervisorRestartCommand/HUPReload caught it). Left to the
+// scheduler, the sender runs once core's goroutine blocks, which it does
+// after subscribing.
 func (a *opampAgent) Ready() error {
 	if a.health != nil {
 		_ = a.health.Ready() // always nil: it only flips a flag
-		runtime.Gosched()
 	}
 	a.restart.ready()
 	if remote := a.remote.Load(); remote != nil {
